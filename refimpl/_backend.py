@@ -1,0 +1,117 @@
+"""How a call runs: NumPy, numba or CuPy.
+
+Conventions (``shared/API.md``):
+
+- ``backend="auto"``: CuPy when any input is a CuPy array, else numba when it
+  is importable (and the function has a numba path), else NumPy.
+- ``backend="numpy"``: the plain NumPy twin, always available.
+- ``backend="numba"``/``"cupy"``: that path, or
+  :class:`BackendUnavailableError` when it cannot run here. Never a silent
+  fallback.
+"""
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+
+from ._numba import HAVE_NUMBA
+
+BACKENDS = ("auto", "numpy", "numba", "cupy")
+
+__all__ = ["BACKENDS", "BackendUnavailableError", "available_backends", "cupy_or_none",
+           "get_array_module", "is_cupy_array", "resolve_backend"]
+
+
+class BackendUnavailableError(RuntimeError):
+    """A backend was asked for explicitly but cannot run on this machine."""
+
+
+_cupy = None
+_cupy_checked = False
+
+
+def cupy_or_none():
+    """Return the ``cupy`` module if it imports and sees a GPU, else ``None``."""
+    global _cupy, _cupy_checked
+    if not _cupy_checked:
+        _cupy_checked = True
+        try:
+            cp = importlib.import_module("cupy")
+            if cp.cuda.runtime.getDeviceCount() > 0:
+                _cupy = cp
+        except Exception:  # ImportError, CUDA driver errors, no device
+            _cupy = None
+    return _cupy
+
+
+def is_cupy_array(x):
+    """True if ``x`` is a CuPy ndarray (checked without importing CuPy)."""
+    return type(x).__module__.split(".")[0] == "cupy"
+
+
+def get_array_module(*arrays):
+    """``cupy`` if any argument is a CuPy array, else ``numpy``."""
+    if any(is_cupy_array(a) for a in arrays):
+        cp = cupy_or_none()
+        if cp is None:  # pragma: no cover - a CuPy array implies CuPy works
+            raise BackendUnavailableError("a CuPy array was passed but CuPy cannot run here")
+        return cp
+    return np
+
+
+def available_backends():
+    """The concrete backends that can run on this machine."""
+    out = ["numpy"]
+    if HAVE_NUMBA:
+        out.append("numba")
+    if cupy_or_none() is not None:
+        out.append("cupy")
+    return tuple(out)
+
+
+def resolve_backend(backend, *arrays, supported=("numpy", "numba")):
+    """Choose the concrete backend for one call.
+
+    Parameters
+    ----------
+    backend : {"auto", "numpy", "numba", "cupy"}
+        What the caller asked for.
+    *arrays
+        The array inputs; a CuPy array among them selects CuPy under "auto".
+    supported : tuple of str
+        The concrete backends this function implements.
+
+    Returns
+    -------
+    str
+        One of ``supported``.
+
+    Raises
+    ------
+    ValueError
+        ``backend`` is not a known name, or this function has no such path.
+    BackendUnavailableError
+        The path exists but cannot run here (numba not importable, no CuPy/GPU).
+    """
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise ValueError(f"parameter 'backend' must be one of {', '.join(map(repr, BACKENDS))}; got {backend!r}")
+    has_cupy_input = any(is_cupy_array(a) for a in arrays)
+    if backend == "auto":
+        if has_cupy_input:
+            backend = "cupy"
+        elif "numba" in supported and HAVE_NUMBA:
+            backend = "numba"
+        else:
+            backend = "numpy"
+    if backend not in supported:
+        raise ValueError(
+            f"parameter 'backend': this function implements {', '.join(map(repr, supported))} (or 'auto'); got {backend!r}"
+        )
+    if backend == "numba" and not HAVE_NUMBA:
+        raise BackendUnavailableError("backend='numba' was requested but numba is not importable")
+    if backend == "cupy" and cupy_or_none() is None:
+        raise BackendUnavailableError("backend='cupy' was requested but CuPy is not importable or sees no GPU")
+    if has_cupy_input and backend != "cupy":
+        raise ValueError(f"parameter 'backend': got CuPy input with backend={backend!r}; use 'auto' or 'cupy'")
+    return backend

@@ -1,0 +1,142 @@
+"""Input validation shared by every topic.
+
+Every public function validates its inputs here before any kernel runs, so
+that bad input raises a ``ValueError`` or ``TypeError`` whose message names the
+parameter and what is accepted -- never a silent NaN or an ``IndexError`` from
+deep inside a kernel.
+"""
+from __future__ import annotations
+
+import numbers
+import operator
+
+import numpy as np
+
+__all__ = [
+    "as_array",
+    "check_choice",
+    "check_finite",
+    "check_int",
+    "check_real",
+    "check_shape",
+]
+
+
+def _describe(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_int(value, name, *, min_value=None, max_value=None):
+    """Return ``value`` as a Python ``int``, or raise naming ``name``.
+
+    Booleans and non-integral floats are rejected (``TypeError``); values
+    outside ``[min_value, max_value]`` raise ``ValueError``.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"parameter '{name}' must be an integer, got bool {value!r}")
+    if not isinstance(value, numbers.Integral):
+        if isinstance(value, (numbers.Real, np.floating)):
+            raise TypeError(f"parameter '{name}' must be an integer, got {_describe(value)}")
+        try:
+            value = operator.index(value)
+        except TypeError:
+            raise TypeError(
+                f"parameter '{name}' must be an integer, got {type(value).__name__} {_describe(value)}"
+            ) from None
+    value = int(value)
+    if min_value is not None and value < min_value:
+        raise ValueError(f"parameter '{name}' must be an integer >= {min_value}, got {value}")
+    if max_value is not None and value > max_value:
+        raise ValueError(f"parameter '{name}' must be an integer <= {max_value}, got {value}")
+    return value
+
+
+def check_real(value, name, *, low=None, high=None, low_open=False, high_open=False):
+    """Return ``value`` as a finite Python ``float`` in the given interval.
+
+    ``low``/``high`` are inclusive unless ``low_open``/``high_open``.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"parameter '{name}' must be a real number, got {type(value).__name__} {_describe(value)}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"parameter '{name}' must be finite, got {value}")
+    if low is not None and (value < low or (low_open and value == low)):
+        op = ">" if low_open else ">="
+        raise ValueError(f"parameter '{name}' must be {op} {low}, got {value}")
+    if high is not None and (value > high or (high_open and value == high)):
+        op = "<" if high_open else "<="
+        raise ValueError(f"parameter '{name}' must be {op} {high}, got {value}")
+    return value
+
+
+def check_choice(value, name, choices):
+    """Return ``value`` if it is one of ``choices``; otherwise list them."""
+    if not isinstance(value, str) or value not in choices:
+        listed = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"parameter '{name}' must be one of {listed}; got {_describe(value)}")
+    return value
+
+
+def check_finite(array, name):
+    """Raise ``ValueError`` if ``array`` holds a NaN or an infinity."""
+    if not np.all(np.isfinite(array)):
+        bad = "NaN" if np.any(np.isnan(array)) else "Inf"
+        raise ValueError(f"parameter '{name}' must be finite; it contains {bad}")
+    return array
+
+
+def check_shape(array, name, shape):
+    """Check ``array.shape`` against ``shape`` (``None`` entries match anything)."""
+    if len(array.shape) != len(shape) or any(
+        want is not None and got != want for got, want in zip(array.shape, shape)
+    ):
+        want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+        raise ValueError(f"parameter '{name}' must have shape {want}, got {tuple(array.shape)}")
+    return array
+
+
+def as_array(x, name, *, dtype=np.float64, ndim=None, min_ndim=None, shape=None,
+             finite=True, allow_complex=False, min_size=None):
+    """Convert ``x`` to a contiguous NumPy array and validate it.
+
+    Parameters
+    ----------
+    x : array_like
+        The input.
+    name : str
+        Parameter name used in error messages.
+    dtype : numpy dtype, optional
+        Target dtype (default float64). If ``allow_complex`` and ``x`` is
+        complex, complex128 is used instead.
+    ndim, min_ndim : int, optional
+        Required exact / minimum number of dimensions.
+    shape : tuple, optional
+        Required shape, ``None`` entries match any length.
+    finite : bool, optional
+        Reject NaN and Inf (default True).
+    min_size : int, optional
+        Minimum number of elements.
+    """
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # pragma: no cover - exotic array-likes
+        raise TypeError(f"parameter '{name}' must be array-like: {exc}") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise TypeError(f"parameter '{name}' must be a numeric array, got dtype {arr.dtype}")
+    if np.iscomplexobj(arr) and not allow_complex:
+        raise TypeError(f"parameter '{name}' must be real, got complex dtype {arr.dtype}")
+    target = np.complex128 if (allow_complex and np.iscomplexobj(arr)) else dtype
+    arr = np.ascontiguousarray(arr, dtype=target)
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"parameter '{name}' must be {ndim}-dimensional, got shape {arr.shape}")
+    if min_ndim is not None and arr.ndim < min_ndim:
+        raise ValueError(f"parameter '{name}' must have at least {min_ndim} dimensions, got shape {arr.shape}")
+    if shape is not None:
+        check_shape(arr, name, shape)
+    if min_size is not None and arr.size < min_size:
+        raise ValueError(f"parameter '{name}' must have at least {min_size} elements, got {arr.size}")
+    if finite:
+        check_finite(arr, name)
+    return arr

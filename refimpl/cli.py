@@ -1,0 +1,68 @@
+"""The ``refimpl`` command line: ``refimpl verify [TOPIC ...] [--json FILE]``."""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+
+__all__ = ["main"]
+
+
+def _fmt_err(x):
+    return "-" if x is None else f"{x:.2e}"
+
+
+def _verify(args):
+    from . import __version__
+    from .verify import run_checks
+
+    header = f"{'check':<52} {'topic':<10} {'status':<6} {'max error':>10} {'tol':>9} {'seconds':>8}"
+    print(f"refimpl {__version__} verify  (python {platform.python_version()}, {platform.machine()})")
+    print(header)
+    print("-" * len(header))
+
+    def show(r):
+        print(f"{r.name:<52} {r.topic:<10} {r.status.upper():<6} {_fmt_err(r.max_error):>10} "
+              f"{_fmt_err(r.tol):>9} {r.seconds:>8.2f}", flush=True)
+        if r.status in ("fail", "error", "skip") and r.message:
+            for line in r.message.strip().splitlines()[:6]:
+                print(f"    {line}")
+
+    t0 = time.perf_counter()
+    try:
+        results = run_checks(tuple(args.topics), on_result=show)
+    except ValueError as exc:
+        print(f"refimpl verify: {exc}", file=sys.stderr)
+        return 2
+    counts = {s: sum(r.status == s for r in results) for s in ("pass", "fail", "error", "skip")}
+    total = time.perf_counter() - t0
+    print("-" * len(header))
+    print(f"{counts['pass']} passed, {counts['fail'] + counts['error']} failed, {counts['skip']} skipped "
+          f"in {total:.1f} s")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"version": __version__, "seconds": total, "results": [r.as_dict() for r in results]},
+                      fh, indent=2)
+    if not results:
+        print("refimpl verify: no checks selected", file=sys.stderr)
+        return 1
+    return 1 if counts["fail"] or counts["error"] else 0
+
+
+def main(argv=None):
+    """Entry point of the ``refimpl`` command."""
+    parser = argparse.ArgumentParser(prog="refimpl", description="refimpl: the reference oracle.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_verify = sub.add_parser("verify", help="run every derivation and cross-check")
+    p_verify.add_argument("topics", nargs="*", metavar="TOPIC", help="only these topics (default: all)")
+    p_verify.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    args = parser.parse_args(argv)
+    if args.command == "verify":
+        return _verify(args)
+    parser.error(f"unknown command {args.command}")  # pragma: no cover
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""Tools for testing an implementation against refimpl.
+
+- :func:`assert_close`: compare arrays (NumPy, torch, JAX, CuPy) with
+  documented default tolerances per dtype (:data:`DEFAULT_TOLERANCES`).
+- :mod:`refimpl.testing.strategies`: hypothesis strategies for the common
+  inputs (matrices of a given conditioning, head dimensions, sequence
+  lengths, step sizes ...). They are re-exported here when hypothesis is
+  installed (``pip install refimpl[test]``), e.g.
+  ``from refimpl.testing import matrices``.
+"""
+from __future__ import annotations
+
+from ._assert import DEFAULT_TOLERANCES, assert_close, max_error, to_numpy
+
+__all__ = ["DEFAULT_TOLERANCES", "assert_close", "max_error", "to_numpy"]
+
+_STRATEGY_NAMES = (
+    "finite_arrays", "finite_vectors", "matrices", "square_matrices", "head_dims",
+    "seq_lens", "state_sizes", "step_sizes", "positions", "seeds", "stable_diagonals",
+)
+
+
+def __getattr__(name):  # lazy: hypothesis is an optional dependency
+    if name in _STRATEGY_NAMES or name == "strategies":
+        import importlib
+
+        strategies = importlib.import_module(__name__ + ".strategies")
+        return strategies if name == "strategies" else getattr(strategies, name)
+    raise AttributeError(f"module 'refimpl.testing' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_STRATEGY_NAMES) + ["strategies"])
