@@ -18,47 +18,75 @@ import numpy as np
 from .._numba import njit, prange
 
 
+@njit(cache=True, nogil=True, fastmath=False)
+def _cos_sin_table(pos, inv_freq, scale, cos_t, sin_t):
+    """cos_t[t, j] = cos(pos[t] inv_freq[j]) * scale, and sin likewise (float64)."""
+    for t in range(pos.shape[0]):
+        for j in range(inv_freq.shape[0]):
+            a = pos[t] * inv_freq[j]
+            cos_t[t, j] = np.cos(a) * scale
+            sin_t[t, j] = np.sin(a) * scale
+
+
+@njit(cache=True, nogil=True, fastmath=False)
+def _rotate_row(xr, orow, c, s, half_layout):
+    """One row: pair j is (j, j+h) or (2j, 2j+1); float64 arithmetic, one rounding into orow."""
+    h = c.shape[0]
+    if half_layout:
+        for j in range(h):
+            x1 = np.float64(xr[j])
+            x2 = np.float64(xr[j + h])
+            orow[j] = x1 * c[j] - x2 * s[j]
+            orow[j + h] = x2 * c[j] + x1 * s[j]
+    else:
+        for j in range(h):
+            x1 = np.float64(xr[2 * j])
+            x2 = np.float64(xr[2 * j + 1])
+            orow[2 * j] = x1 * c[j] - x2 * s[j]
+            orow[2 * j + 1] = x2 * c[j] + x1 * s[j]
+    for j in range(2 * h, xr.shape[0]):
+        orow[j] = xr[j]
+
+
 @njit(cache=True, nogil=True, fastmath=False, parallel=True)
+def _apply_rope_parallel(x, cos_t, sin_t, half_layout, out):
+    T = cos_t.shape[0]
+    for r in prange(x.shape[0]):
+        t = r % T
+        _rotate_row(x[r], out[r], cos_t[t], sin_t[t], half_layout)
+
+
+@njit(cache=True, nogil=True, fastmath=False)
+def _apply_rope_serial(x, cos_t, sin_t, half_layout, out):
+    T = cos_t.shape[0]
+    for r in range(x.shape[0]):
+        t = r % T
+        _rotate_row(x[r], out[r], cos_t[t], sin_t[t], half_layout)
+
+
+#: arrays with at least this many elements use the parallel loop (threads cost ~10 us to wake)
+PARALLEL_MIN_SIZE = 1 << 18
+
+
 def apply_rope_nb(x, pos, inv_freq, scale, half_layout, out):
-    """Rotate rows of ``x`` (R, d) in place into ``out`` (R, d).
+    """Rotate rows of ``x`` (R, d) into ``out`` (R, d) (fused numba kernel).
 
     Row ``r`` uses position ``pos[r % T]`` (T = pos.shape[0]); pair ``j`` of
     the first ``2 h`` coordinates (h = inv_freq.shape[0]) is
     ``(x[j], x[j+h])`` (half layout) or ``(x[2j], x[2j+1])`` (interleaved) and
     turns by ``pos * inv_freq[j]``; cos/sin are multiplied by ``scale``.
-    Coordinates ``2h..d-1`` are copied unchanged (partial rotary).
+    Coordinates ``2h..d-1`` are copied unchanged (partial rotary). The cos/sin
+    table of the T distinct positions is built once; large arrays run the row
+    loop in parallel (numba ``prange``), small ones serially.
     """
-    R, d = x.shape
-    T = pos.shape[0]
-    h = inv_freq.shape[0]
+    T, h = pos.shape[0], inv_freq.shape[0]
     cos_t = np.empty((T, h))
     sin_t = np.empty((T, h))
-    for t in prange(T):
-        p = pos[t]
-        for j in range(h):
-            a = p * inv_freq[j]
-            cos_t[t, j] = np.cos(a) * scale
-            sin_t[t, j] = np.sin(a) * scale
-    for r in prange(R):
-        t = r % T
-        if half_layout:
-            for j in range(h):
-                x1 = np.float64(x[r, j])
-                x2 = np.float64(x[r, j + h])
-                c = cos_t[t, j]
-                s = sin_t[t, j]
-                out[r, j] = x1 * c - x2 * s
-                out[r, j + h] = x2 * c + x1 * s
-        else:
-            for j in range(h):
-                x1 = np.float64(x[r, 2 * j])
-                x2 = np.float64(x[r, 2 * j + 1])
-                c = cos_t[t, j]
-                s = sin_t[t, j]
-                out[r, 2 * j] = x1 * c - x2 * s
-                out[r, 2 * j + 1] = x2 * c + x1 * s
-        for j in range(2 * h, d):
-            out[r, j] = x[r, j]
+    _cos_sin_table(pos, inv_freq, float(scale), cos_t, sin_t)
+    if x.size >= PARALLEL_MIN_SIZE:
+        _apply_rope_parallel(x, cos_t, sin_t, bool(half_layout), out)
+    else:
+        _apply_rope_serial(x, cos_t, sin_t, bool(half_layout), out)
 
 
 def apply_rope_np(x, pos, inv_freq, scale, half_layout, out):

@@ -47,7 +47,7 @@ def _position_rows(pos, lead):
     return np.ascontiguousarray(np.broadcast_to(pos.reshape(shape), tuple(lead)).reshape(-1))
 
 
-def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, backend="auto"):
+def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, out=None, backend="auto"):
     r"""Rotate head vectors by RoPE: pair :math:`i` at position :math:`n` turns by :math:`n\theta_i`.
 
     .. math::
@@ -75,6 +75,9 @@ def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, backen
     layout : {"half", "interleaved"}
     attention_factor : float, optional
         Multiplies cos and sin (YaRN's mscale); logits scale by its square.
+    out : ndarray, optional
+        C-contiguous array of ``x``'s shape and output dtype to write into
+        (saves the allocation; must not overlap ``x``).
     backend : {"auto", "numba", "numpy"}
 
     Returns
@@ -128,11 +131,20 @@ def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, backen
     rows = _position_rows(pos, lead)
     backend = resolve_backend(backend, xa)
     x2 = xa.reshape(-1, d)
-    out = np.empty_like(x2)
+    if out is None:
+        res = np.empty(xa.shape, dtype=dtype)
+    else:
+        if not isinstance(out, np.ndarray) or out.shape != xa.shape or out.dtype != dtype \
+                or not out.flags.c_contiguous or not out.flags.writeable:
+            raise ValueError(f"parameter 'out' must be a writeable C-contiguous {np.dtype(dtype).name} array of "
+                             f"shape {xa.shape}")
+        if np.may_share_memory(out, xa):
+            raise ValueError("parameter 'out' must not overlap x")
+        res = out
     if x2.shape[0]:
         fn = _kernels.apply_rope_nb if backend == "numba" else _kernels.apply_rope_np
-        fn(x2, rows, th, scale, layout == "half", out)
-    return out.reshape(xa.shape)
+        fn(x2, rows, th, scale, layout == "half", res.reshape(-1, d))
+    return res
 
 
 def layout_permutation(d):

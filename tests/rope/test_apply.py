@@ -140,6 +140,17 @@ def test_float32_in_float32_out_rounded_once():
     assert apply(x.astype(np.int64), np.arange(4), th).dtype == np.float64
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_out_argument(backend):
+    x = _x(7, (2, 5, 8), np.float32)
+    out = np.empty_like(x)
+    y = apply(x, np.arange(5), inv_freq(8), out=out, backend=backend)
+    assert y is out and np.array_equal(out, apply(x, np.arange(5), inv_freq(8), backend=backend))
+    for bad in (np.empty((2, 5, 8)), np.empty((2, 5, 6), np.float32), x):
+        with pytest.raises(ValueError, match="'out'"):
+            apply(x, np.arange(5), inv_freq(8), out=bad, backend=backend)
+
+
 @pytest.mark.twin
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -156,6 +167,21 @@ def test_numba_kernel_matches_numpy_twin(layout, dtype, seed, d, extra, T, reps)
     # same operations; cos/sin of numba and NumPy may differ by an ulp: <= 2 eps |x_a| + |x_b| + output rounding
     tol = np.finfo(dtype).eps * 3 * np.max(np.abs(x.astype(np.float64)), initial=0.0)
     assert np.max(np.abs(o1.astype(np.float64) - o2), initial=0.0) <= tol
+
+
+@pytest.mark.twin
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_parallel_and_serial_numba_paths_match_twin(layout, monkeypatch):
+    x = _x(8, (3, 7, 10))
+    pos = np.arange(7) * 101.0
+    th = inv_freq(8)
+    ref = np.empty_like(x.reshape(-1, 10))
+    _kernels.apply_rope_np(x.reshape(-1, 10), pos, th, 1.0, layout == "half", ref)
+    for threshold in (0, 1 << 60):  # force the parallel, then the serial loop
+        monkeypatch.setattr(_kernels, "PARALLEL_MIN_SIZE", threshold)
+        got = np.empty_like(ref)
+        _kernels.apply_rope_nb(x.reshape(-1, 10), pos, th, 1.0, layout == "half", got)
+        assert np.max(np.abs(got - ref)) <= 3 * EPS * np.max(np.abs(x))
 
 
 @pytest.mark.twin
