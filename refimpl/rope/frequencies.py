@@ -382,7 +382,11 @@ def scaled_inv_freq(d, method, *, base=10000.0, factor=None, **params):
     ``refimpl/rope/_checks.py``).
     Conventions: ``original_max_position`` is transformers'
     ``original_max_position_embeddings`` (for ``dynamic_ntk``, its
-    ``max_position_embeddings``). transformers treats ``mscale=0`` as absent;
+    ``max_position_embeddings``). ``dynamic_ntk``'s ``seq_len`` is what
+    transformers passes: ``max(position_ids) + 1`` of the current call (its
+    ``dynamic_rope_update`` recomputes only when that grows past the cached
+    length, and resets below ``max_position_embeddings``); the base is
+    unchanged while ``seq_len <= original_max_position``. transformers treats ``mscale=0`` as absent;
     refimpl requires both positive. ``longrope`` takes the ``ext_factors``
     that transformers selects (``long_factor`` when ``seq_len >
     original_max_position``, else ``short_factor``).

@@ -115,7 +115,7 @@ def _qk(q, k, layout):
 
 
 def rerope_scores(q, k, inv_freq, window, factor=None, *, method="two_pass", layout="half"):
-    r"""Causal-free ReRoPE (``factor=None``) or Leaky ReRoPE logits :math:`a_{ij} = q_i^\top\mathcal R_{-\rho_{ij}}k_j`.
+    r"""ReRoPE (``factor=None``) or Leaky ReRoPE logits :math:`a_{ij} = q_i^\top\mathcal R_{-\rho_{ij}}k_j`.
 
     ``method="two_pass"`` is Su's computation [1]_: pass 1 is plain RoPE,
     :math:`a^{(1)}_{ij} = (\mathcal R_i q_i)^\top(\mathcal R_j k_j)`; pass 2 is
