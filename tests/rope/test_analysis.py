@@ -80,3 +80,13 @@ BAD = [
 def test_bad_input(match, call):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_article_base_for_three_digits():
+    """9675: writing numbers below 2000 in 3 digits needs base ceil(2000^(1/3)) = 13."""
+    beta = int(np.ceil(2000 ** (1 / 3)))
+    assert beta == 13
+    for n in (0, 999, 1999):
+        digits = beta_digits(n, beta, 3)
+        assert sum(dg * beta**p for dg, p in zip(digits, (2, 1, 0))) == n
+    assert beta_digits(1999, 12, 4)[0] > 0  # base 12 needs a 4th digit
