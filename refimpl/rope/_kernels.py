@@ -49,47 +49,53 @@ def _rotate_row(xr, orow, c, s, half_layout):
 
 
 @njit(cache=True, nogil=True, fastmath=False, parallel=True)
-def _apply_rope_parallel(x, cos_t, sin_t, half_layout, out):
+def _apply_rope_parallel(x, cos_t, sin_t, half_layout, out, rowmap):
     T = cos_t.shape[0]
+    periodic = rowmap.shape[0] == 0
     for r in prange(x.shape[0]):
-        t = r % T
+        t = r % T if periodic else rowmap[r]
         _rotate_row(x[r], out[r], cos_t[t], sin_t[t], half_layout)
 
 
 @njit(cache=True, nogil=True, fastmath=False)
-def _apply_rope_serial(x, cos_t, sin_t, half_layout, out):
+def _apply_rope_serial(x, cos_t, sin_t, half_layout, out, rowmap):
     T = cos_t.shape[0]
+    periodic = rowmap.shape[0] == 0
     for r in range(x.shape[0]):
-        t = r % T
+        t = r % T if periodic else rowmap[r]
         _rotate_row(x[r], out[r], cos_t[t], sin_t[t], half_layout)
 
 
 #: arrays with at least this many elements use the parallel loop (threads cost ~10 us to wake)
 PARALLEL_MIN_SIZE = 1 << 18
 
+_NO_MAP = np.empty(0, dtype=np.int64)
 
-def apply_rope_nb(x, pos, inv_freq, scale, half_layout, out):
+
+def apply_rope_nb(x, pos, inv_freq, scale, half_layout, out, rowmap=None):
     """Rotate rows of ``x`` (R, d) into ``out`` (R, d) (fused numba kernel).
 
-    Row ``r`` uses position ``pos[r % T]`` (T = pos.shape[0]); pair ``j`` of
-    the first ``2 h`` coordinates (h = inv_freq.shape[0]) is
-    ``(x[j], x[j+h])`` (half layout) or ``(x[2j], x[2j+1])`` (interleaved) and
-    turns by ``pos * inv_freq[j]``; cos/sin are multiplied by ``scale``.
-    Coordinates ``2h..d-1`` are copied unchanged (partial rotary). The cos/sin
-    table of the T distinct positions is built once; large arrays run the row
-    loop in parallel (numba ``prange``), small ones serially.
+    Row ``r`` uses position ``pos[rowmap[r]]``, or ``pos[r % T]`` (T =
+    pos.shape[0]) when ``rowmap`` is None; pair ``j`` of the first ``2 h``
+    coordinates (h = inv_freq.shape[0]) is ``(x[j], x[j+h])`` (half layout)
+    or ``(x[2j], x[2j+1])`` (interleaved) and turns by ``pos * inv_freq[j]``;
+    cos/sin are multiplied by ``scale``. Coordinates ``2h..d-1`` are copied
+    unchanged (partial rotary). The cos/sin table of the T positions is built
+    once; large arrays run the row loop in parallel (numba ``prange``), small
+    ones serially.
     """
     T, h = pos.shape[0], inv_freq.shape[0]
     cos_t = np.empty((T, h))
     sin_t = np.empty((T, h))
     _cos_sin_table(pos, inv_freq, float(scale), cos_t, sin_t)
+    rm = _NO_MAP if rowmap is None else rowmap
     if x.size >= PARALLEL_MIN_SIZE:
-        _apply_rope_parallel(x, cos_t, sin_t, bool(half_layout), out)
+        _apply_rope_parallel(x, cos_t, sin_t, bool(half_layout), out, rm)
     else:
-        _apply_rope_serial(x, cos_t, sin_t, bool(half_layout), out)
+        _apply_rope_serial(x, cos_t, sin_t, bool(half_layout), out, rm)
 
 
-def apply_rope_np(x, pos, inv_freq, scale, half_layout, out):
+def apply_rope_np(x, pos, inv_freq, scale, half_layout, out, rowmap=None):
     """NumPy twin of :func:`apply_rope_nb` (same formula, same operation order)."""
     R, d = x.shape
     T = pos.shape[0]
@@ -97,8 +103,12 @@ def apply_rope_np(x, pos, inv_freq, scale, half_layout, out):
     ang = pos[:, None] * inv_freq[None, :]
     cos_t = np.cos(ang) * scale
     sin_t = np.sin(ang) * scale
-    xv = x.reshape(R // T, T, d)
-    ov = out.reshape(R // T, T, d)
+    if rowmap is None:
+        xv = x.reshape(R // T, T, d)
+        ov = out.reshape(R // T, T, d)
+    else:
+        cos_t, sin_t = cos_t[rowmap], sin_t[rowmap]
+        xv, ov = x, out
     if half_layout:
         x1 = xv[..., :h].astype(np.float64)
         x2 = xv[..., h:2 * h].astype(np.float64)

@@ -30,7 +30,12 @@ def _as_positions(positions):
 
 
 def _position_rows(pos, lead):
-    """Flatten ``pos`` (broadcastable to ``lead``) to T rows such that row r of x uses pos[r % T]."""
+    """Map ``pos`` (broadcastable to ``lead``) to ``(table, rowmap)``.
+
+    Row r of x (flattened over ``lead``) uses ``table[rowmap[r]]``, or
+    ``table[r % len(table)]`` when ``rowmap`` is None (positions shared by all
+    leading batch axes, the common case: no index array is built).
+    """
     if pos.ndim > len(lead):
         raise ValueError(f"parameter 'positions' has shape {pos.shape}, which does not broadcast to "
                          f"x.shape[:-1] = {tuple(lead)}")
@@ -40,11 +45,13 @@ def _position_rows(pos, lead):
     except ValueError:
         raise ValueError(f"parameter 'positions' has shape {pos.shape}, which does not broadcast to "
                          f"x.shape[:-1] = {tuple(lead)}") from None
+    table = np.ascontiguousarray(pos.reshape(-1))
     # the smallest k with shape[:k] all ones and shape[k:] == lead[k:]: a periodic row map
     for k in range(len(lead) + 1):
         if all(s == 1 for s in shape[:k]) and tuple(shape[k:]) == tuple(lead[k:]):
-            return np.ascontiguousarray(pos.reshape(-1))
-    return np.ascontiguousarray(np.broadcast_to(pos.reshape(shape), tuple(lead)).reshape(-1))
+            return table, None
+    index = np.arange(table.shape[0], dtype=np.int64).reshape(shape)
+    return table, np.ascontiguousarray(np.broadcast_to(index, tuple(lead)).reshape(-1))
 
 
 def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, out=None, backend="auto"):
@@ -128,7 +135,7 @@ def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, out=No
     pos = _as_positions(positions)
     scale = check_real(attention_factor, "attention_factor")
     lead = xa.shape[:-1]
-    rows = _position_rows(pos, lead)
+    table, rowmap = _position_rows(pos, lead)
     backend = resolve_backend(backend, xa)
     x2 = xa.reshape(-1, d)
     if out is None:
@@ -143,7 +150,7 @@ def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, out=No
         res = out
     if x2.shape[0]:
         fn = _kernels.apply_rope_nb if backend == "numba" else _kernels.apply_rope_np
-        fn(x2, rows, th, scale, layout == "half", res.reshape(-1, d))
+        fn(x2, table, th, scale, layout == "half", res.reshape(-1, d), rowmap)
     return res
 
 

@@ -185,6 +185,23 @@ def test_parallel_and_serial_numba_paths_match_twin(layout, monkeypatch):
 
 
 @pytest.mark.twin
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_row_map_path_matches_twin(layout, monkeypatch):
+    """Per-batch positions (B, 1, S) gather the cos/sin rows through an index map."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2, 3, 5, 8)).astype(np.float32)
+    pos = rng.uniform(0, 1000, (2, 1, 5))
+    th = inv_freq(8)
+    for threshold in (0, 1 << 60):
+        monkeypatch.setattr(_kernels, "PARALLEL_MIN_SIZE", threshold)
+        a = apply(x, pos, th, layout, backend="numba")
+        b = apply(x, pos, th, layout, backend="numpy")
+        assert np.max(np.abs(a - b)) <= 3 * np.finfo(np.float32).eps * np.max(np.abs(x))
+        for i in range(2):
+            np.testing.assert_array_equal(a[i], apply(x[i], pos[i, 0], th, layout, backend="numba"))
+
+
+@pytest.mark.twin
 def test_public_backends_agree():
     x = _x(6, (2, 3, 11, 20))
     th = inv_freq(16)
