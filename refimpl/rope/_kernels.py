@@ -30,40 +30,54 @@ def _cos_sin_table(pos, inv_freq, scale, cos_t, sin_t):
 
 @njit(cache=True, nogil=True, fastmath=False)
 def _rotate_row(xr, orow, c, s, half_layout):
-    """One row: pair j is (j, j+h) or (2j, 2j+1); float64 arithmetic, one rounding into orow."""
+    """One row: pair j is (j, j+h) or (2j, 2j+1); float64 arithmetic, one rounding into orow.
+
+    Returns 1 if the row holds a NaN or Inf (``v - v != 0`` exactly then), else 0;
+    the flag is an integer OR, so it does not stop the loop from vectorising.
+    """
     h = c.shape[0]
+    bad = False
     if half_layout:
         for j in range(h):
             x1 = np.float64(xr[j])
             x2 = np.float64(xr[j + h])
+            bad |= ((x1 - x1) != 0.0) | ((x2 - x2) != 0.0)
             orow[j] = x1 * c[j] - x2 * s[j]
             orow[j + h] = x2 * c[j] + x1 * s[j]
     else:
         for j in range(h):
             x1 = np.float64(xr[2 * j])
             x2 = np.float64(xr[2 * j + 1])
+            bad |= ((x1 - x1) != 0.0) | ((x2 - x2) != 0.0)
             orow[2 * j] = x1 * c[j] - x2 * s[j]
             orow[2 * j + 1] = x2 * c[j] + x1 * s[j]
     for j in range(2 * h, xr.shape[0]):
-        orow[j] = xr[j]
+        v = xr[j]
+        bad |= (v - v) != 0.0
+        orow[j] = v
+    return 1 if bad else 0
 
 
 @njit(cache=True, nogil=True, fastmath=False, parallel=True)
 def _apply_rope_parallel(x, cos_t, sin_t, half_layout, out, rowmap):
     T = cos_t.shape[0]
     periodic = rowmap.shape[0] == 0
+    n_bad = 0
     for r in prange(x.shape[0]):
         t = r % T if periodic else rowmap[r]
-        _rotate_row(x[r], out[r], cos_t[t], sin_t[t], half_layout)
+        n_bad += _rotate_row(x[r], out[r], cos_t[t], sin_t[t], half_layout)
+    return n_bad
 
 
 @njit(cache=True, nogil=True, fastmath=False)
 def _apply_rope_serial(x, cos_t, sin_t, half_layout, out, rowmap):
     T = cos_t.shape[0]
     periodic = rowmap.shape[0] == 0
+    n_bad = 0
     for r in range(x.shape[0]):
         t = r % T if periodic else rowmap[r]
-        _rotate_row(x[r], out[r], cos_t[t], sin_t[t], half_layout)
+        n_bad += _rotate_row(x[r], out[r], cos_t[t], sin_t[t], half_layout)
+    return n_bad
 
 
 #: arrays with at least this many elements use the parallel loop (threads cost ~10 us to wake)
@@ -82,7 +96,8 @@ def apply_rope_nb(x, pos, inv_freq, scale, half_layout, out, rowmap=None):
     cos/sin are multiplied by ``scale``. Coordinates ``2h..d-1`` are copied
     unchanged (partial rotary). The cos/sin table of the T positions is built
     once; large arrays run the row loop in parallel (numba ``prange``), small
-    ones serially.
+    ones serially. Returns the number of rows of ``x`` holding a NaN or Inf
+    (checked in the same pass, so validation costs no extra read of ``x``).
     """
     T, h = pos.shape[0], inv_freq.shape[0]
     cos_t = np.empty((T, h))
@@ -90,9 +105,8 @@ def apply_rope_nb(x, pos, inv_freq, scale, half_layout, out, rowmap=None):
     _cos_sin_table(pos, inv_freq, float(scale), cos_t, sin_t)
     rm = _NO_MAP if rowmap is None else rowmap
     if x.size >= PARALLEL_MIN_SIZE:
-        _apply_rope_parallel(x, cos_t, sin_t, bool(half_layout), out, rm)
-    else:
-        _apply_rope_serial(x, cos_t, sin_t, bool(half_layout), out, rm)
+        return int(_apply_rope_parallel(x, cos_t, sin_t, bool(half_layout), out, rm))
+    return int(_apply_rope_serial(x, cos_t, sin_t, bool(half_layout), out, rm))
 
 
 def apply_rope_np(x, pos, inv_freq, scale, half_layout, out, rowmap=None):
@@ -121,3 +135,4 @@ def apply_rope_np(x, pos, inv_freq, scale, half_layout, out, rowmap=None):
         ov[..., 1:2 * h:2] = x2 * cos_t + x1 * sin_t
     if 2 * h < d:
         ov[..., 2 * h:] = xv[..., 2 * h:]
+    return int(np.count_nonzero(~np.all(np.isfinite(x), axis=1)))

@@ -126,7 +126,7 @@ def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, out=No
     layout = check_choice(layout, "layout", LAYOUTS)
     xa = np.asarray(x)
     dtype = np.float32 if xa.dtype == np.float32 else np.float64
-    xa = as_array(xa, "x", dtype=dtype, min_ndim=2)
+    xa = as_array(xa, "x", dtype=dtype, min_ndim=2, finite=False)  # finiteness: checked by the kernel pass
     th = _check_inv_freq(inv_freq)
     d = xa.shape[-1]
     if 2 * th.shape[0] > d:
@@ -150,7 +150,9 @@ def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, out=No
         res = out
     if x2.shape[0]:
         fn = _kernels.apply_rope_nb if backend == "numba" else _kernels.apply_rope_np
-        fn(x2, table, th, scale, layout == "half", res.reshape(-1, d), rowmap)
+        n_bad = fn(x2, table, th, scale, layout == "half", res.reshape(-1, d), rowmap)
+        if n_bad:
+            raise ValueError(f"parameter 'x' must be finite; {n_bad} row(s) contain NaN or Inf")
     return res
 
 

@@ -235,6 +235,20 @@ def test_bad_input(match, call):
         call()
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("where", [(0, 1, 3), (1, 2, 0), (1, 0, 9)])  # rotated coords and a pass-through one
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_x_is_rejected_by_the_kernel_pass(backend, where, bad):
+    x = np.ones((2, 3, 10))
+    x[where] = bad
+    with pytest.raises(ValueError, match="'x'"):
+        apply(x, np.arange(3), inv_freq(8), backend=backend)
+    n = [0, 0]
+    for i, fn in enumerate((_kernels.apply_rope_nb, _kernels.apply_rope_np)):
+        n[i] = fn(x.reshape(-1, 10), np.arange(3.0), inv_freq(8), 1.0, True, np.empty((6, 10)))
+    assert n == [1, 1]
+
+
 def test_bad_position_dtype():
     with pytest.raises(TypeError, match="'positions'"):
         apply(np.ones((2, 4)), np.array([True, False]), inv_freq(4))
