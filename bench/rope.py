@@ -35,7 +35,7 @@ def _make(layout, dtype):
         th = inv_freq(D)
         out = np.empty_like(x)
         impls = [
-            Impl("refimpl numba (fused, parallel)", "refimpl", lambda: apply(x, pos, th, layout, backend="numba"),
+            Impl("refimpl numba (fused)", "refimpl", lambda: apply(x, pos, th, layout, backend="numba"),
                  jit=True),
             Impl("refimpl numba, out= preallocated", "refimpl",
                  lambda: apply(x, pos, th, layout, out=out, backend="numba"), jit=True),
