@@ -544,7 +544,7 @@ def softmax_plus(scores, valid_len, min_len=16, base=512):
     base = check_real(base, "base")
     if base <= 1:
         raise ValueError(f"parameter 'base' must be > 1, got {base}")
-    lv = as_array(valid_len, "valid_len")
+    lv = as_array(valid_len, "valid_len").reshape(np.shape(valid_len))
     if np.any(lv != np.round(lv)) or np.any(lv < 1) or np.any(lv > n):
         raise ValueError(f"parameter 'valid_len' must hold integers in [1, {n}]")
     try:
@@ -560,7 +560,7 @@ def softmax_plus(scores, valid_len, min_len=16, base=512):
 # ----------------------------------------------------------------------------- entropy analysis
 def _scores_lam(s, lam):
     s = as_array(s, "s", min_ndim=1, min_size=1)
-    lam_arr = as_array(lam, "lam")
+    lam_arr = as_array(lam, "lam").reshape(np.shape(lam))
     try:
         lam_b = np.broadcast_to(lam_arr, s.shape[:-1])
     except ValueError:

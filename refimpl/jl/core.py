@@ -345,16 +345,17 @@ def h_dim_bessel(n):
 
     .. math:: h_n = \log\Gamma(\tfrac n2) + \nu\log\tfrac2n + \log I_\nu(n) - n\,\frac{I_{n/2}(n)}{I_{\nu}(n)} .
 
-    Evaluated with the exponentially scaled ``scipy.special.ive``.
-    Accuracy: about 1e-13 relative for n <= 4096 (SciPy's ive is accurate to
-    a few ulp at these orders).
+    Evaluated with the exponentially scaled ``scipy.special.ive``, whose
+    value :math:`e^{-n}I_{(n-2)/2}(n)` underflows past n = 4096, so
+    2 <= n <= 4096 is accepted (use :func:`h_dim` beyond).
+    Accuracy: about 1e-13 relative for n <= 4096.
 
     Examples
     --------
     >>> round(h_dim_bessel(512), 3)
     -123.264
     """
-    n = check_int(n, "n", min_value=2)
+    n = check_int(n, "n", min_value=2, max_value=4096)
     nu = (n - 2) / 2.0
     i0 = scipy.special.ive(nu, float(n))
     i1 = scipy.special.ive(nu + 1.0, float(n))
