@@ -185,7 +185,7 @@ def _attention_serial(q, k, v, scale, mask, has_mask, causal, off, out, lse):
                          qbuf, kbuf, vbuf, s, p, ibuf, pv, m, l, acc, out, lse)
 
 
-@njit(nogil=True, fastmath=False, error_model="numpy", parallel=True)
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy", parallel=True)
 def _attention_parallel(q, k, v, scale, mask, has_mask, causal, off, out, lse):
     nb, nq, d = q.shape
     dv = v.shape[2]
