@@ -154,7 +154,7 @@ def norm_tail_bound(n, eps):
 
     Examples
     --------
-    >>> float(norm_tail_bound(800, 0.1)) == 2 * np.exp(-1.0)
+    >>> norm_tail_bound(800, 0.5) == 2 * math.exp(-25.0)
     True
     """
     scalar = np.ndim(n) == 0 and np.ndim(eps) == 0
@@ -174,7 +174,7 @@ def inner_product_tail_bound(n, eps):
 
     Examples
     --------
-    >>> float(inner_product_tail_bound(800, 0.1)) == 4 * np.exp(-1.0)
+    >>> inner_product_tail_bound(800, 0.5) == 4 * math.exp(-25.0)
     True
     """
     scalar = np.ndim(n) == 0 and np.ndim(eps) == 0
