@@ -165,8 +165,8 @@ def format_rows(rows):
            f"{'first call':>11} {'max rel err':>11}"
     lines = [head]
     for r in rows:
-        peer = "-" if r.vs_fastest_peer is None else f"{r.vs_fastest_peer:.2f}"
-        floor = "-" if r.vs_floor is None else f"{r.vs_floor:.2f}"
+        peer = "-" if r.vs_fastest_peer is None else f"{r.vs_fastest_peer:.3g}"
+        floor = "-" if r.vs_floor is None else f"{r.vs_floor:.3g}"
         err = "-" if r.max_rel_err is None else f"{r.max_rel_err:.1e}"
         lines.append(f"  {r.label:<34} {r.kind:<8} {_fmt_time(r.median_s):>10} {peer:>15} {floor:>9} "
                      f"{_fmt_time(r.first_call_s):>11} {err:>11}")
