@@ -91,3 +91,15 @@ def test_gap_between_neighbouring_positions_shrinks():
 def test_bad_input(call, param):
     with pytest.raises(ValueError, match=param):
         call()
+
+
+@settings(max_examples=20)
+@given(seed=seeds(), L=st.integers(2, 60))
+def test_outputs_invariant_to_key_value_permutations_only_when_bidirectional(seed, L):
+    from refimpl.attention import attention
+    rng = np.random.default_rng(seed)
+    q, k, v = (rng.standard_normal((L, 5)) for _ in range(3))
+    perm = rng.permutation(L)
+    np.testing.assert_allclose(attention(q, k[perm], v[perm]), attention(q, k, v), rtol=0, atol=1e-13)
+    if not np.array_equal(perm, np.arange(L)):
+        assert np.max(np.abs(attention(q, k[perm], v[perm], causal=True) - attention(q, k, v, causal=True))) > 1e-10
