@@ -38,6 +38,8 @@ def causal_mean(v):
     -----
     Accuracy: a running sum, error <= n eps sum|v_m| / n; tested against the
     explicit matrix ``A @ v``.
+    The machine translation of [10347] prints :math:`v_{n,i}` inside
+    :math:`\sum_{m=1}^n`; the average is over :math:`v_{m,i}` (ERRATA.md).
 
     Examples
     --------

@@ -381,6 +381,10 @@ def laplace_constants():
     -----
     Derived symbolically in ``derivations/jl.py``. Accuracy: each value is a
     few float64 operations, <= 4 ulp.
+    Errata (ERRATA.md): [E] prints the Gaussian constant as 1.67629, which is
+    :math:`\sqrt{\pi/1.11803}` from the rounded coefficient; the exact value
+    is 1.676283 (1.67628). [E] gives the limit coefficient as
+    :math:`\frac12\log\varphi` without its sign; ``slope`` is negative.
 
     Examples
     --------
