@@ -49,6 +49,7 @@ class Spec:
     atol: float = 0.0
     compare: object = None  # optional fn(output) -> ndarray before comparison
     notes: str = ""
+    reps: int | None = None  # timed repetitions after the warm-up in a full run (None: the default policy)
 
 
 @dataclasses.dataclass
@@ -124,6 +125,8 @@ def run_case(name, quick=False):
     spec = CASES[name](quick)
     rows, outputs = [], {}
     kw = dict(min_time=0.02, max_reps=5, min_reps=1) if quick else {}
+    if spec.reps is not None and not quick:  # long cases (seconds per call) time fewer repetitions
+        kw = dict(min_time=0.0, max_reps=spec.reps, min_reps=spec.reps)
     for impl in spec.impls:
         first, med, reps, out = time_call(impl.fn, **kw)
         rows.append(Row(impl.label, impl.kind, med, first, reps))
