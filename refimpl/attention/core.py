@@ -19,8 +19,9 @@ import numbers
 import numpy as np
 
 from .._backend import resolve_backend
+from .._gpu import device_module, wants_cupy
 from .._validation import as_array, check_choice, check_int, check_real
-from . import _kernels
+from . import _cupy, _kernels
 
 __all__ = [
     "EntropyVsLength",
@@ -257,12 +258,18 @@ def attention(q, k, v, *, scale=None, causal=False, mask=None, return_weights=Fa
         ``causal`` by logical and.
     return_weights : bool, optional
         Also return the weights ``a`` (..., n_q, n_k): O(n_q n_k) memory on
-        either backend.
-    backend : {"auto", "numpy", "numba"}, optional
+        every backend.
+    backend : {"auto", "numpy", "numba", "cupy"}, optional
+        ``"cupy"`` (chosen by ``"auto"`` when an input is a CuPy array): the
+        same streaming algorithm in CuPy array operations on the GPU, blocks
+        of up to 8192 queries x 2048 keys, O((n_q + n_k) d) memory plus one
+        256 MiB block of scores; the result is a CuPy array (also for NumPy
+        inputs with ``backend="cupy"``). See docs/gpu.md.
 
     Returns
     -------
     out : ndarray, shape (..., n_q, d_v), float64
+        A CuPy array on the ``"cupy"`` backend.
     weights : ndarray, shape (..., n_q, n_k)
         Only with ``return_weights=True``.
 
@@ -283,7 +290,9 @@ def attention(q, k, v, *, scale=None, causal=False, mask=None, return_weights=Fa
     (score rounding amplified by the softmax, plus the weighted sum); tests
     assert ``|numba - numpy| <= 1e-12 * (1 + max|s|) * max|v|`` and agreement
     with an mpmath oracle. The streaming kernel's exp is within 1 ulp of
-    ``numpy.exp``.
+    ``numpy.exp``. The CuPy path differs from the NumPy twin only in the
+    order of the row sums: tested to the same bound (its NumPy
+    instantiation on CPU; the CuPy instantiation in the ``gpu`` tests).
 
     Examples
     --------
@@ -295,6 +304,10 @@ def attention(q, k, v, *, scale=None, causal=False, mask=None, return_weights=Fa
     """
     if not isinstance(return_weights, (bool, np.bool_)):
         raise TypeError(f"parameter 'return_weights' must be a bool, got {type(return_weights).__name__}")
+    if wants_cupy(backend, q, k, v, scale, mask):
+        resolve_backend(backend, q, k, v, scale, mask, supported=("numpy", "numba", "cupy"))
+        return _cupy.attention_xp(device_module(), q, k, v, scale=scale, causal=causal, mask=mask,
+                                  return_weights=return_weights)
     qf, kf, vf, sc, mf, causal, off, batch, _ = _prepare(q, k, v, scale, causal, mask)
     be = resolve_backend(backend, q, k, v)
     nq, nk, dv = qf.shape[1], kf.shape[1], vf.shape[2]
@@ -381,7 +394,8 @@ def entropy_invariant_attention(q, k, v, *, base=512, causal=False, length="glob
     mask : array_like of bool, optional
         As in :func:`attention` (an addition to the API.md signature, needed
         for per-query lengths with padding).
-    backend : {"auto", "numpy", "numba"}, optional
+    backend : {"auto", "numpy", "numba", "cupy"}, optional
+        As in :func:`attention`; ``"cupy"`` returns a CuPy array.
 
     Returns
     -------
@@ -413,7 +427,12 @@ def entropy_invariant_attention(q, k, v, *, base=512, causal=False, length="glob
         raise ValueError(f"parameter 'base' must be > 1, got {base}")
     if min_len is not None:
         min_len = check_int(min_len, "min_len", min_value=1)
-    qf, kf, vf, _, mf, causal_b, off, batch, counts = _prepare(q, k, v, None, causal, mask)
+    if wants_cupy(backend, q, k, v, mask):
+        resolve_backend(backend, q, k, v, mask, supported=("numpy", "numba", "cupy"))
+        qf, kf, vf, _, mf, causal_b, off, batch, counts = _cupy.prepare_xp(device_module(), q, k, v, None,
+                                                                            causal, mask)
+    else:
+        qf, kf, vf, _, mf, causal_b, off, batch, counts = _prepare(q, k, v, None, causal, mask)
     d = qf.shape[2]
     n = counts.astype(np.float64) if length == "per_query" else np.full(counts.shape, float(kf.shape[1]))
     if min_len is not None:

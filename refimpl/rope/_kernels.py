@@ -110,13 +110,22 @@ def apply_rope_nb(x, pos, inv_freq, scale, half_layout, out, rowmap=None):
 
 
 def apply_rope_np(x, pos, inv_freq, scale, half_layout, out, rowmap=None):
-    """NumPy twin of :func:`apply_rope_nb` (same formula, same operation order)."""
+    """NumPy twin of :func:`apply_rope_nb` (same formula, same operation order).
+
+    It is :func:`apply_rope_xp` with ``xp = numpy``; the CuPy path runs the
+    same function with ``xp = cupy`` (``refimpl/rope/_cupy.py``).
+    """
+    return apply_rope_xp(np, x, pos, inv_freq, scale, half_layout, out, rowmap)
+
+
+def apply_rope_xp(xp, x, pos, inv_freq, scale, half_layout, out, rowmap=None):
+    """:func:`apply_rope_np` for an array namespace ``xp`` (``numpy`` or ``cupy``); arrays of that namespace."""
     R, d = x.shape
     T = pos.shape[0]
     h = inv_freq.shape[0]
     ang = pos[:, None] * inv_freq[None, :]
-    cos_t = np.cos(ang) * scale
-    sin_t = np.sin(ang) * scale
+    cos_t = xp.cos(ang) * scale
+    sin_t = xp.sin(ang) * scale
     if rowmap is None:
         xv = x.reshape(R // T, T, d)
         ov = out.reshape(R // T, T, d)
@@ -124,15 +133,15 @@ def apply_rope_np(x, pos, inv_freq, scale, half_layout, out, rowmap=None):
         cos_t, sin_t = cos_t[rowmap], sin_t[rowmap]
         xv, ov = x, out
     if half_layout:
-        x1 = xv[..., :h].astype(np.float64)
-        x2 = xv[..., h:2 * h].astype(np.float64)
+        x1 = xv[..., :h].astype(xp.float64)
+        x2 = xv[..., h:2 * h].astype(xp.float64)
         ov[..., :h] = x1 * cos_t - x2 * sin_t
         ov[..., h:2 * h] = x2 * cos_t + x1 * sin_t
     else:
-        x1 = xv[..., 0:2 * h:2].astype(np.float64)
-        x2 = xv[..., 1:2 * h:2].astype(np.float64)
+        x1 = xv[..., 0:2 * h:2].astype(xp.float64)
+        x2 = xv[..., 1:2 * h:2].astype(xp.float64)
         ov[..., 0:2 * h:2] = x1 * cos_t - x2 * sin_t
         ov[..., 1:2 * h:2] = x2 * cos_t + x1 * sin_t
     if 2 * h < d:
         ov[..., 2 * h:] = xv[..., 2 * h:]
-    return int(np.count_nonzero(~np.all(np.isfinite(x), axis=1)))
+    return int(xp.count_nonzero(~xp.all(xp.isfinite(x), axis=1)))

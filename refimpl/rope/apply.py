@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._backend import resolve_backend
+from .._gpu import device_module, wants_cupy
 from .._validation import as_array, check_choice, check_real
-from . import _kernels
+from . import _cupy, _kernels
 
 __all__ = ["LAYOUTS", "apply", "layout_permutation", "rotation_matrix"]
 
@@ -29,12 +30,13 @@ def _as_positions(positions):
     return as_array(arr, "positions")
 
 
-def _position_rows(pos, lead):
+def _position_rows(pos, lead, xp=np):
     """Map ``pos`` (broadcastable to ``lead``) to ``(table, rowmap)``.
 
     Row r of x (flattened over ``lead``) uses ``table[rowmap[r]]``, or
     ``table[r % len(table)]`` when ``rowmap`` is None (positions shared by all
-    leading batch axes, the common case: no index array is built).
+    leading batch axes, the common case: no index array is built). ``xp`` is
+    the array namespace of ``pos`` (NumPy, or CuPy on the GPU path).
     """
     if pos.ndim > len(lead):
         raise ValueError(f"parameter 'positions' has shape {pos.shape}, which does not broadcast to "
@@ -45,13 +47,13 @@ def _position_rows(pos, lead):
     except ValueError:
         raise ValueError(f"parameter 'positions' has shape {pos.shape}, which does not broadcast to "
                          f"x.shape[:-1] = {tuple(lead)}") from None
-    table = np.ascontiguousarray(pos.reshape(-1))
+    table = xp.ascontiguousarray(pos.reshape(-1))
     # the smallest k with shape[:k] all ones and shape[k:] == lead[k:]: a periodic row map
     for k in range(len(lead) + 1):
         if all(s == 1 for s in shape[:k]) and tuple(shape[k:]) == tuple(lead[k:]):
             return table, None
-    index = np.arange(table.shape[0], dtype=np.int64).reshape(shape)
-    return table, np.ascontiguousarray(np.broadcast_to(index, tuple(lead)).reshape(-1))
+    index = xp.arange(table.shape[0], dtype=xp.int64).reshape(shape)
+    return table, xp.ascontiguousarray(xp.broadcast_to(index, tuple(lead)).reshape(-1))
 
 
 def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, out=None, backend="auto"):
@@ -84,8 +86,14 @@ def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, out=No
         Multiplies cos and sin (YaRN's mscale); logits scale by its square.
     out : ndarray, optional
         C-contiguous array of ``x``'s shape and output dtype to write into
-        (saves the allocation; must not overlap ``x``).
-    backend : {"auto", "numba", "numpy"}
+        (saves the allocation; must not overlap ``x``); a CuPy array on the
+        ``"cupy"`` backend.
+    backend : {"auto", "numba", "numpy", "cupy"}
+        ``"cupy"`` (chosen by ``"auto"`` when ``x``, ``positions`` or
+        ``inv_freq`` is a CuPy array): a fused CUDA kernel, one read of ``x``
+        and one write, float64 angles and rotation, rounded once; returns a
+        CuPy array (also for NumPy inputs with ``backend="cupy"``). See
+        docs/gpu.md.
 
     Returns
     -------
@@ -108,7 +116,8 @@ def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, out=No
     tensors) to 1e-12. The two layouts are the same map up to the fixed
     permutation :func:`layout_permutation`.
     numba (parallel, fused) and NumPy agree to a few ulp (their cos/sin
-    differ in the last bit).
+    differ in the last bit); so does the CuPy kernel (CUDA ``sincos``, max
+    2 ulp; tested in the ``gpu`` tests).
 
     References
     ----------
@@ -123,6 +132,9 @@ def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, out=No
     <BLANKLINE>
            [[0., 0., 1., 0.]]])
     """
+    if wants_cupy(backend, x, positions, inv_freq, out):
+        resolve_backend(backend, x, positions, inv_freq, out, supported=("numpy", "numba", "cupy"))
+        return _cupy.apply_xp(device_module(), x, positions, inv_freq, layout, attention_factor, out=out)
     layout = check_choice(layout, "layout", LAYOUTS)
     xa = np.asarray(x)
     dtype = np.float32 if xa.dtype == np.float32 else np.float64
