@@ -1,0 +1,205 @@
+"""GPU benchmark cases: refimpl's CuPy paths vs torch CUDA vs the NumPy/numba CPU paths.
+
+Registered only when CuPy imports and sees a CUDA device, so ``python -m
+bench`` on a machine without a GPU lists none of them. Run them with
+``python -m bench gpu`` (or ``bench/gpu.sh``, which also installs, runs the
+``gpu`` tests and writes the table).
+
+Timing: every GPU implementation synchronises its device before returning,
+so the harness's wall-clock median is the kernel time plus launch overhead.
+Outputs stay on the device during timing; the comparison copies them to the
+host afterwards (``Spec.compare``). The first-call column includes CUDA
+context start, cuBLAS handle creation and RawKernel compilation.
+
+Sizes (issue 10): causal attention at 64k tokens (d = 64, float64), RoPE on
+1M tokens x 128, the S4 Cauchy product at L = 65,536, Newton--Schulz on an
+8192 x 8192 matrix, and the noisy-quadratic Monte-Carlo. CPU rows are
+included where one call takes seconds at most; where the CPU path is
+impractical at full size the case says so and its reference is a CPU slice
+(the last 64 query rows of attention) or the float64 GPU result (checked
+against NumPy in the ``gpu`` tests).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from refimpl._backend import cupy_or_none
+from refimpl._gpu import to_host
+
+from ._harness import Impl, Spec, case, optional_torch
+
+cp = cupy_or_none()
+
+
+def _torch_cuda():
+    torch = optional_torch()
+    if torch is None or not torch.cuda.is_available():
+        return None
+    return torch
+
+
+def _sync_cp(fn):
+    def run():
+        out = fn()
+        cp.cuda.get_current_stream().synchronize()
+        return out
+    return run
+
+
+def _sync_torch(torch, fn):
+    def run():
+        out = fn()
+        torch.cuda.synchronize()
+        return out
+    return run
+
+
+def _device_name():
+    props = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)
+    name = props["name"]
+    return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def _host_compare(tail=None):
+    def conv(x):
+        h = to_host(x)
+        return h if tail is None else h[..., -tail:, :]
+    return conv
+
+
+def _floor_device_copy(nbytes, label):
+    """Device memory floor: copy nbytes between two device buffers (read + write, as a pass over x)."""
+    src = cp.ones(max(1, nbytes // 8))
+    dst = cp.empty_like(src)
+
+    def fn():
+        dst[...] = src
+        cp.cuda.get_current_stream().synchronize()
+        return None
+
+    return Impl(label, "floor", fn)
+
+
+def _floor_device_gemm(n, count, dtype, label):
+    a = cp.ones((n, n), dtype=dtype)
+    b = cp.ones((n, n), dtype=dtype)
+    c = cp.empty((n, n), dtype=dtype)
+
+    def fn():
+        for _ in range(count):
+            cp.matmul(a, b, out=c)
+        cp.cuda.get_current_stream().synchronize()
+        return None
+
+    return Impl(label, "floor", fn)
+
+
+# ----------------------------------------------------------------------------- attention
+def _attention_case(n_full, n_quick, cpu_full):
+    def setup(quick):
+        from refimpl.attention import attention
+
+        n = n_quick if quick else n_full
+        d = 64
+        rng = np.random.default_rng(n)
+        q, k, v = (rng.standard_normal((n, d)) for _ in range(3))
+        gq, gk, gv = (cp.asarray(a) for a in (q, k, v))
+        impls = [Impl("refimpl cupy float64 (streaming)", "refimpl",
+                      _sync_cp(lambda: attention(gq, gk, gv, causal=True)), jit=True)]
+        notes = [f"device: {_device_name()}"]
+        torch = _torch_cuda()
+        if torch is not None:
+            F = torch.nn.functional
+            tq, tk, tv = (torch.from_numpy(a).cuda() for a in (q, k, v))
+            if cpu_full or quick:
+                impls.append(Impl("torch CUDA SDPA float64", "peer", _sync_torch(torch, lambda: F.scaled_dot_product_attention(
+                    tq, tk, tv, is_causal=True, scale=1 / math.sqrt(d)))))
+            else:
+                notes.append("torch CUDA SDPA float64 omitted at this length: its float64 path is the "
+                             "materialising math kernel (n x n scores, ~24 n^2 bytes = "
+                             f"{24 * n * n / 2**30:.0f} GiB)")
+            tq32, tk32, tv32 = (t.float()[None, None] for t in (tq, tk, tv))
+            impls.append(Impl("torch CUDA SDPA float32", "peer", _sync_torch(torch, lambda: F.scaled_dot_product_attention(
+                tq32, tk32, tv32, is_causal=True, scale=1 / math.sqrt(d))[0, 0])))
+            notes.append("torch float32 is a speed reference for a float32 kernel (refimpl computes float64); "
+                         "its error vs the float64 oracle is ~1e-6 relative, within this case's rtol")
+        if cpu_full or quick:
+            impls.append(Impl("refimpl numba CPU streaming", "refimpl",
+                              lambda: attention(q, k, v, causal=True, backend="numba"), jit=True))
+            impls.append(Impl("refimpl numpy CPU materialising", "refimpl",
+                              lambda: attention(q, k, v, causal=True, backend="numpy")))
+            ref, compare = "refimpl numpy CPU materialising", _host_compare()
+        else:
+            impls.append(Impl("refimpl numpy CPU, last 64 query rows", "refimpl",
+                              lambda: attention(q[-64:], k, v, causal=True, backend="numpy")))
+            ref, compare = "refimpl numpy CPU, last 64 query rows", _host_compare(64)
+            notes.append("the CPU paths at this length take minutes (numba) or n^2 memory (NumPy): the "
+                         "reference is the NumPy twin on the last 64 queries, which see exactly the keys "
+                         "they see in the full problem (bottom-right causal alignment)")
+        flops = 2 * n * n * d  # the causal halves of Q K^T and P V
+        g = 4096 if not quick else 256
+        impls.append(_floor_device_gemm(g, max(1, round(flops / (2 * g**3))), np.float64,
+                                        f"floor: 2n^2d flops as float64 GEMMs {g}^3 on GPU"))
+        return Spec(f"GPU causal attention n={n}, d={d}, one head", impls, reference=ref,
+                    rtol=2e-5, compare=compare, notes="; ".join(notes) + ". refimpl cupy vs the NumPy oracle "
+                    "is checked to 1e-12 in tests/gpu; the case rtol admits the float32 peer.",
+                    reps=None if quick else (1 if cpu_full else 3))
+    return setup
+
+
+# ----------------------------------------------------------------------------- RoPE
+def _torch_rope_half(torch, xt, pos64, inv64):
+    """transformers' rotate_half path, angles and cos/sin in float64 then cast (the same operation as refimpl)."""
+    h = inv64.shape[0]
+    freqs = pos64[:, None] * inv64[None, :]
+    emb = torch.cat((freqs, freqs), dim=-1)
+    cos, sin = emb.cos().to(xt.dtype), emb.sin().to(xt.dtype)
+    x1, x2 = xt[..., :h], xt[..., h:]
+    return xt * cos + torch.cat((-x2, x1), dim=-1) * sin
+
+
+def _rope_case(dtype):
+    def setup(quick):
+        from refimpl.rope import _cupy as rope_cupy
+        from refimpl.rope import apply, inv_freq
+
+        S, D = (4096, 128) if quick else (1 << 20, 128)
+        x = np.random.default_rng(0).standard_normal((S, D)).astype(dtype)
+        pos = np.arange(S)
+        th = inv_freq(D)
+        gx, gpos, gth = cp.asarray(x), cp.asarray(pos), cp.asarray(th)
+        gout = cp.empty_like(gx)
+        impls = [
+            Impl("refimpl cupy fused RawKernel", "refimpl", _sync_cp(lambda: apply(gx, gpos, gth)), jit=True),
+            Impl("refimpl cupy fused, out= preallocated", "refimpl",
+                 _sync_cp(lambda: apply(gx, gpos, gth, out=gout)), jit=True),
+            Impl("refimpl cupy xp twin (not fused)", "refimpl",
+                 _sync_cp(lambda: rope_cupy.apply_xp(cp, gx, gpos, gth, fused=False))),
+        ]
+        torch = _torch_cuda()
+        if torch is not None:
+            xt = torch.from_numpy(x).cuda()
+            pos_t = torch.arange(S, dtype=torch.float64, device="cuda")
+            inv_t = torch.from_numpy(th).cuda()
+            impls.append(Impl("torch CUDA rotate_half", "peer",
+                              _sync_torch(torch, lambda: _torch_rope_half(torch, xt, pos_t, inv_t))))
+        impls.append(Impl("refimpl numba CPU (fused)", "refimpl", lambda: apply(x, pos, th, backend="numba"),
+                          jit=True))
+        impls.append(Impl("refimpl numpy CPU twin", "refimpl", lambda: apply(x, pos, th, backend="numpy")))
+        impls.append(_floor_device_copy(x.nbytes, f"floor: device copy of x ({x.nbytes / 2**20:.0f} MiB)"))
+        rtol = 1e-12 if dtype == np.float64 else 4 * np.finfo(np.float32).eps
+        return Spec(f"GPU rope.apply, x ({S}, {D}) {np.dtype(dtype).name}, half layout", impls,
+                    reference="refimpl numpy CPU twin", rtol=rtol, compare=_host_compare(),
+                    notes=f"device: {_device_name()}; torch forms float64 angles and cos/sin (cast to x's "
+                          f"dtype), as refimpl does, so outputs agree to the output rounding",
+                    reps=None if quick else 3)
+    return setup
+
+
+if cp is not None:
+    case("gpu.attention_causal_16k")(_attention_case(16384, 512, True))
+    case("gpu.attention_causal_64k")(_attention_case(65536, 1024, False))
+    case("gpu.rope_1m_float32")(_rope_case(np.float32))
+    case("gpu.rope_1m_float64")(_rope_case(np.float64))
