@@ -10,3 +10,6 @@ from .hippo import (FOUT_ENDPOINTS, HIPPO_MEASURES, LEGT_NORMALIZATIONS, LMU_CON
 __all__ = ["DISCRETIZATIONS", "discretize", "LEGS_NORMALIZATIONS", "legs", "legs_matvec", "legs_solve"]
 __all__ += ["FOUT_ENDPOINTS", "HIPPO_MEASURES", "LEGT_NORMALIZATIONS", "LMU_CONVENTIONS", "TRANSITION_MEASURES",
             "fourier_complex_to_real", "fous", "fout", "hippo", "lagt", "legt", "lmu", "transition"]
+from .memory import LEGS_RECURRENCES, PROJECT_MEASURES, legs_eigvec, legs_recurrence, project, reconstruct
+
+__all__ += ["LEGS_RECURRENCES", "PROJECT_MEASURES", "legs_eigvec", "legs_recurrence", "project", "reconstruct"]
