@@ -38,8 +38,9 @@ def test_exact_recurrence_equals_quadrature_projection(rng):
     L, N = 400, 24
     u = rng.standard_normal(L)
     X = legs_recurrence(u, N, "exact")
-    P = project(u, N, "legs", times=np.arange(1, L + 1.0))
-    assert np.max(np.abs(X - P)) <= 1e-12 * np.max(np.abs(u))
+    rows = np.concatenate([np.arange(0, 20), np.arange(20, L, 29), [L - 1]])
+    P = project(u, N, "legs", times=rows + 1.0)
+    assert np.max(np.abs(X[rows] - P)) <= 1e-12 * np.max(np.abs(u))
 
 
 def test_initial_row_is_the_exact_projection_on_0_1():
