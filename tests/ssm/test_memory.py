@@ -302,3 +302,16 @@ def test_eigenvector_condition_number_explodes():
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_eigvec_magnitude_prefactor_is_d_to_the_3_halves():
+    """Su (10162): |S_{d/3}| (lam = d/3) = (2d/3)!^2/(4d/3-1)! ~ sqrt(d) 2^(-4d/3). The rate is right; the prefactor is d^(3/2)."""
+    ds = [30, 60, 120, 240, 480]
+    ys = []
+    for d in ds:
+        S = legs_eigvec(d, d // 3, method="closed_form", return_s=True)[1]
+        exact = math.factorial(2 * d // 3) ** 2 / math.factorial(4 * d // 3 - 1)
+        assert abs(abs(S[d // 3]) - exact) <= 1e-15 * exact
+        ys.append(math.log2(abs(S[d // 3])) + 4 * d / 3)
+    slope = np.polyfit(np.log2(ds), ys, 1)[0]
+    assert abs(slope - 1.5) < 0.02, slope
