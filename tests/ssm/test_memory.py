@@ -315,3 +315,29 @@ def test_eigvec_magnitude_prefactor_is_d_to_the_3_halves():
         ys.append(math.log2(abs(S[d // 3])) + 4 * d / 3)
     slope = np.polyfit(np.log2(ds), ys, 1)[0]
     assert abs(slope - 1.5) < 0.02, slope
+
+
+@settings(max_examples=20)
+@given(data=st.data())
+def test_recurrences_are_linear_in_the_input(data):
+    L = data.draw(st.integers(1, 30), label="L")
+    N = data.draw(st.integers(1, 12), label="N")
+    u = data.draw(finite_vectors(L, bound=10.0), label="u")
+    v = data.draw(finite_vectors(L, bound=10.0), label="v")
+    a = data.draw(st.floats(-3, 3), label="a")
+    for method in ["exact", "bilinear", "su_bilinear", "backward_euler"]:
+        lhs = legs_recurrence(a * u + v, N, method)
+        rhs = a * legs_recurrence(u, N, method) + legs_recurrence(v, N, method)
+        scale = 1.0 + np.max(np.abs(lhs))
+        assert np.max(np.abs(lhs - rhs)) <= 1e-12 * scale, method
+
+
+@settings(max_examples=15)
+@given(data=st.data())
+def test_exact_recurrence_matches_projection_property(data):
+    L = data.draw(st.integers(1, 60), label="L")
+    N = data.draw(st.integers(1, 16), label="N")
+    u = data.draw(finite_vectors(L, bound=100.0), label="u")
+    X = legs_recurrence(u, N, "exact")
+    P = project(u, N, times=float(L))
+    assert np.max(np.abs(X[-1] - P)) <= 1e-12 * max(1.0, np.max(np.abs(u)))
