@@ -37,7 +37,8 @@ T = sp.symbols("T", real=True)
 def _int_exp(poly, a=1):
     """int_0^oo poly(s) exp(-a s) ds, exactly, from int_0^oo s^m exp(-a s) ds = m! / a^(m+1)."""
     a = sp.sympify(a)
-    return sp.simplify(sum(coeff * sp.factorial(m) / a ** (m + 1) for (m,), coeff in sp.Poly(sp.expand(poly), s).terms()))
+    terms = sp.Poly(sp.expand(poly), s).terms()
+    return sp.simplify(sum(coeff * sp.factorial(m) / a ** (m + 1) for (m,), coeff in terms))
 
 
 def derive(N=N_DERIVE):
