@@ -4,5 +4,13 @@ Articles: https://kexue.fm/archives/10114, 10137, 10162, 10180.
 """
 from .discretization import DISCRETIZATIONS, discretize
 from .hippo import LEGS_NORMALIZATIONS, legs, legs_matvec, legs_solve
+from .nplr import NPLR_MEASURES, nplr
+from .s4 import (DIAG_METHODS, KERNEL_METHODS, c_from_ctilde, cauchy, causal_conv, ctilde_from_c, dplr_discretize,
+                 dplr_scan, dplr_step, kernel, kernel_diag, kernel_dplr, scan)
+from .rtf import companion, rtf_from_ssm, rtf_kernel, rtf_to_ssm
 
 __all__ = ["DISCRETIZATIONS", "discretize", "LEGS_NORMALIZATIONS", "legs", "legs_matvec", "legs_solve"]
+__all__ += ["NPLR_MEASURES", "nplr"]
+__all__ += ["DIAG_METHODS", "KERNEL_METHODS", "c_from_ctilde", "cauchy", "causal_conv", "ctilde_from_c",
+            "dplr_discretize", "dplr_scan", "dplr_step", "kernel", "kernel_diag", "kernel_dplr", "scan"]
+__all__ += ["companion", "rtf_from_ssm", "rtf_kernel", "rtf_to_ssm"]
