@@ -11,7 +11,8 @@ import numpy as np
 import scipy.linalg
 
 from .._validation import check_int
-from . import hippo as _hippo_module
+from .hippo import hippo as _hippo
+from .hippo import transition as _s4_transition
 
 __all__ = ["NPLR_MEASURES", "nplr", "nplr_from_matrix"]
 
@@ -19,17 +20,14 @@ __all__ = ["NPLR_MEASURES", "nplr", "nplr_from_matrix"]
 NPLR_MEASURES = ("legs", "legt", "lagt", "fout")
 
 
-def _transition(measure, N, params):
-    """(A, B) of a HiPPO measure from refimpl.ssm's HiPPO functions."""
-    if measure == "legs":
-        if params.get("normalization", "paper") not in ("paper", "su"):
-            raise ValueError("parameter 'normalization': nplr('legs') needs 'paper' or 'su' (the 'integer' form "
-                             "is a non-unitary similarity and is not normal plus low rank)")
-        return _hippo_module.legs(N, **params)
-    fn = getattr(_hippo_module, measure, None)
-    if fn is None:
-        raise ValueError(f"parameter 'measure': {measure!r} needs refimpl.ssm.{measure}, which this build lacks")
-    return fn(N, **params)
+def _transition(measure, N, s4, params):
+    """(A, B) of a HiPPO measure: refimpl.ssm.hippo (Su/paper scalings) or transition (s4 scalings)."""
+    if measure == "legs" and params.get("normalization", "paper") not in ("paper", "su"):
+        raise ValueError("parameter 'normalization': nplr('legs') needs 'paper' or 'su' (the 'integer' form "
+                         "is a non-unitary similarity and is not normal plus low rank)")
+    if s4:
+        return _s4_transition(measure, N, **params)
+    return _hippo(measure, N, **params)
 
 
 def _low_rank_factor(M, tol):
@@ -136,7 +134,7 @@ def nplr_from_matrix(A, B, rank=1, *, half=False, P=None, shift=None):
     return Lambda, Vh @ P, Vh @ np.asarray(B), V
 
 
-def nplr(measure, N, rank=1, *, half=False, **params):
+def nplr(measure, N, rank=1, *, half=False, s4=False, **params):
     r"""Normal plus low-rank form :math:`A = V(\mathrm{diag}(\Lambda) - PP^*)V^*` of a HiPPO matrix.
 
     The Hermitian part of each supported :math:`A` is :math:`cI - P_0P_0^*`
@@ -147,14 +145,14 @@ def nplr(measure, N, rank=1, *, half=False, **params):
     https://kexue.fm/archives/10162). Then :math:`\Lambda = c + i\omega`,
     and P, B are returned in the eigenbasis: :math:`P = V^*P_0`, :math:`B = V^*B_0`.
 
-    ========  =========================================  ======  =========
-    measure   :math:`P_0`                                rank    :math:`c`
-    ========  =========================================  ======  =========
-    legs      :math:`\sqrt{n+1/2}` (closed form)         1       -1/2
-    legt      even / odd entries of :math:`\sqrt{(2n+1)/w}` 2    0
-    lagt      constant vector                             1       0
-    fout      from the Hermitian part (pivoted Cholesky)  1       0
-    ========  =========================================  ======  =========
+    ========  ==================================================  ======  =========
+    measure   :math:`P_0 P_0^*` (Hermitian part :math:`cI - P_0P_0^*`)  rank    :math:`c`
+    ========  ==================================================  ======  =========
+    legs      :math:`P_0 = \sqrt{n+1/2}` (closed form)            1       -1/2
+    legt      :math:`(p_ep_e^\top + p_op_o^\top)/w`, even/odd parts of :math:`\sqrt{2n+1}`  2  0
+    lagt      :math:`\tfrac12\mathbf 1\mathbf 1^\top`                1       0
+    fout      :math:`g\mathbf 1\mathbf 1^\top` (complex form), :math:`BB^\top` (s4 form)  1  0
+    ========  ==================================================  ======  =========
 
     For measures other than legs, :math:`P_0` and c are computed from the
     Hermitian part (largest eigenvalue, then a pivoted Cholesky of the
@@ -163,9 +161,13 @@ def nplr(measure, N, rank=1, *, half=False, **params):
     Parameters
     ----------
     measure : {"legs", "legt", "lagt", "fout"}
-        A is ``refimpl.ssm.<measure>(N, **params)``.
+        A is ``refimpl.ssm.hippo(measure, N, **params)`` (Su's/the paper's
+        scalings; ``fout`` is the complex form of size N = 2M+1, odd), or
+        with ``s4=True`` ``refimpl.ssm.transition(measure, N, **params)``
+        (state-spaces/s4 scalings: ``legt`` with window 2, ``fout`` the real
+        Fourier form with even N and s4's dead state at index 1).
     N : int
-        State size (the matrix size; for ``fout`` the argument of ``fout``).
+        State size (the matrix size).
     rank : int, optional
         Columns of P; at least the rank the measure needs (2 for legt);
         larger ranks are padded with zero columns.
@@ -178,8 +180,11 @@ def nplr(measure, N, rank=1, *, half=False, **params):
         Needs a real A and even N. Zero eigenvalues (e.g. Fourier's dead
         state) are paired as :math:`(a \mp ib)/\sqrt2` from a real basis of
         the null space, so the halving stays exact.
+    s4 : bool, optional
+        Take A, B from :func:`refimpl.ssm.transition` instead of
+        :func:`refimpl.ssm.hippo` (see ``measure``).
     **params
-        Passed to the HiPPO function (``window``, ``beta``...).
+        Passed to the HiPPO function (``window``, ``beta``, ``endpoint``...).
 
     Returns
     -------
@@ -227,7 +232,7 @@ def nplr(measure, N, rank=1, *, half=False, **params):
     N = check_int(N, "N", min_value=1)
     rank = check_int(rank, "rank", min_value=1)
     half = bool(half)
-    A, B = _transition(measure, N, params)
+    A, B = _transition(measure, N, bool(s4), params)
     A = np.asarray(A)
     B = np.asarray(B)
     n = A.shape[0]

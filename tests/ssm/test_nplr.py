@@ -108,3 +108,49 @@ def test_eigenvectors_of_legs_are_ill_conditioned_but_V_is_unitary():
 def test_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         nplr(**kwargs)
+
+
+@pytest.mark.parametrize("measure, N, kwargs, s4, rank, c", [
+    ("legt", 16, {}, False, 2, 0.0),
+    ("legt", 15, dict(window=2.0), False, 2, 0.0),
+    ("lagt", 16, {}, False, 1, 0.0),
+    ("lagt", 9, dict(beta=3.0), False, 1, 0.0),
+    ("fout", 17, {}, False, 1, 0.0),
+    ("fout", 17, dict(endpoint="su", window=0.5), False, 1, 0.0),
+    ("legs", 16, {}, True, 1, -0.5),
+    ("legt", 16, {}, True, 2, 0.0),
+    ("lagt", 16, {}, True, 1, 0.0),
+    ("fout", 16, {}, True, 1, 0.0),
+])
+def test_other_measures(measure, N, kwargs, s4, rank, c):
+    """legt (rank 2), lagt, fout (complex Su form and s4's real form with a dead state): A = V (Lambda - P P^*) V^*."""
+    from refimpl.ssm import hippo, transition
+    A, B = (transition if s4 else hippo)(measure, N, **kwargs)
+    Lam, P, Bv, V = nplr(measure, N, rank, s4=s4, **kwargs)
+    scale = np.max(np.abs(A))
+    assert np.max(np.abs(_recon(Lam, P, V) - A)) <= 1e-12 * scale
+    assert np.max(np.abs(V.conj().T @ V - np.eye(N))) <= 1e-13
+    assert np.max(np.abs(Lam.real - c)) <= 1e-14 * scale
+    np.testing.assert_allclose(V @ Bv, B, rtol=0, atol=1e-13 * np.max(np.abs(B)))
+    if not np.iscomplexobj(A) and N % 2 == 0:
+        Lh, Ph, Bh, Vh = nplr(measure, N, rank, s4=s4, half=True, **kwargs)
+        Vf = np.concatenate([Vh, Vh.conj()], axis=1)
+        Af = _recon(np.concatenate([Lh, Lh.conj()]), np.concatenate([Ph, Ph.conj()]), Vf)
+        assert np.max(np.abs(Af - A)) <= 1e-12 * scale
+
+
+def test_legt_rank_correction_matches_s4_form():
+    """P P^* = (p_e p_e^T + p_o p_o^T) / w with the even/odd parts of sqrt(2n+1) (s4 rank_correction('legt'))."""
+    N, w = 10, 2.0
+    Lam, P, _, V = nplr("legt", N, 2, window=w)
+    r = np.sqrt(2 * np.arange(N) + 1.0)
+    pe, po = r * (np.arange(N) % 2 == 0), r * (np.arange(N) % 2 == 1)
+    VP = V @ P
+    np.testing.assert_allclose(VP @ VP.conj().T, (np.outer(pe, pe) + np.outer(po, po)) / w, atol=1e-13)
+    with pytest.raises(ValueError, match="'rank'"):
+        nplr("legt", N, 1)
+
+
+def test_fout_complex_cannot_halve():
+    with pytest.raises(ValueError, match="'half'"):
+        nplr("fout", 9, half=True)
