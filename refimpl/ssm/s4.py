@@ -287,6 +287,9 @@ def kernel(Ab, Bb, C, L, method="naive"):
 
 
 # ----------------------------------------------------------------------------- Cauchy
+#: below this many (channel x node x state) terms the serial numba kernel runs (no thread-pool start)
+_PARALLEL_MIN_WORK = 1 << 20
+
 def cauchy(v, z, w, *, conj=False, backend="auto"):
     r"""Cauchy matrix-vector product :math:`r_l = \sum_n \frac{v_n}{z_l - w_n}`.
 
@@ -305,7 +308,8 @@ def cauchy(v, z, w, *, conj=False, backend="auto"):
         Poles; a 1-D ``w`` is shared by all channels.
     conj : bool, optional
     backend : {"auto", "numba", "numpy"}, optional
-        ``"numba"``: a kernel parallel over (channel, node) pairs;
+        ``"numba"``: a kernel parallel over (channel, node) pairs (a serial
+        build of the same kernel below :math:`2^{20}` terms);
         ``"numpy"``: broadcasting twin (memory H L N).
 
     Returns
@@ -356,7 +360,10 @@ def cauchy(v, z, w, *, conj=False, backend="auto"):
     be = resolve_backend(backend, v2, z, w2)
     if be == "numba":
         out = np.empty((v2.shape[0], z.shape[0]), dtype=np.complex128)
-        _s4_kernels.cauchy_nb(v2, z, w2, bool(conj), out)
+        if v2.size * z.shape[0] >= _PARALLEL_MIN_WORK:
+            _s4_kernels.cauchy_nb(v2, z, w2, bool(conj), out)
+        else:
+            _s4_kernels.cauchy_serial_nb(v2, z, w2, bool(conj), out)
     else:
         out = _s4_kernels.cauchy_np(v2, z, w2, bool(conj))
     return out[0] if squeeze else out
