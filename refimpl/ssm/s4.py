@@ -208,14 +208,14 @@ def _kernel_generating(Ab, Bb, C, L, real):
     count = L // 2 + 1 if real else L
     om = _roots_of_unity(L, count)
     N = Ab.shape[0]
-    # back substitution of (I - om T) x = b for all nodes at once, rows N-1 .. 0
-    X = np.empty((count, N), dtype=np.complex128)
+    # back substitution of (I - om T) x = b for all nodes at once, rows N-1 .. 0 (X[i] holds x_i at every node)
+    X = np.empty((N, count), dtype=np.complex128)
     for i in range(N - 1, -1, -1):
         acc = np.full(count, b[i], dtype=np.complex128)
         if i + 1 < N:
-            acc += om * (X[:, i + 1:] @ T[i, i + 1:])
-        X[:, i] = acc / (1.0 - om * T[i, i])
-    G = X @ c
+            acc += om * (T[i, i + 1:] @ X[i + 1:])
+        X[i] = acc / (1.0 - om * T[i, i])
+    G = c @ X
     if real:
         return np.fft.irfft(G, n=L)
     return np.fft.ifft(G)
