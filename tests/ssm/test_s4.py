@@ -324,3 +324,15 @@ def test_bad_input(fn, kwargs, match):
     with pytest.raises(ValueError, match=match):
         fn(**kwargs)
 
+
+
+@pytest.mark.parametrize("L", [1, 2, 33, 512])
+def test_generating_complex_and_nonnormal(L, rng):
+    """Complex, strongly non-normal Ab (Jordan-like block): generating == naive."""
+    N = 10
+    Ab = np.diag(0.9 * np.exp(1j * rng.uniform(0, 2 * np.pi, N))) + np.diag(np.full(N - 1, 0.5), 1)
+    Bb = rng.standard_normal(N) + 1j * rng.standard_normal(N)
+    C = rng.standard_normal(N) + 1j * rng.standard_normal(N)
+    K0 = kernel(Ab, Bb, C, L)
+    assert K0.dtype == np.complex128
+    assert _relerr(kernel(Ab, Bb, C, L, method="generating"), K0) <= KTOL
