@@ -651,7 +651,7 @@ def dplr_scan(Lambda, P, Q, B, C, dt, u):
 
 
 # ----------------------------------------------------------------------------- S4D
-def kernel_diag(Lambda, B, C, dt, L, method="zoh", *, half=False):
+def kernel_diag(Lambda, B, C, dt, L, method="zoh", half=False):
     r"""S4D kernel of a diagonal system by a Vandermonde product.
 
     .. math::
