@@ -203,3 +203,49 @@ if cp is not None:
     case("gpu.attention_causal_64k")(_attention_case(65536, 1024, False))
     case("gpu.rope_1m_float32")(_rope_case(np.float32))
     case("gpu.rope_1m_float64")(_rope_case(np.float64))
+
+
+# ----------------------------------------------------------------------------- Cauchy
+def _cauchy_case():
+    def setup(quick):
+        from refimpl.ssm import _cupy as ssm_cupy
+        from refimpl.ssm import cauchy
+
+        H, N, L = (4, 16, 512) if quick else (16, 64, 65536)
+        rng = np.random.default_rng(0)
+        v = rng.standard_normal((H, N)) + 1j * rng.standard_normal((H, N))
+        w = -0.5 + 1j * np.pi * np.arange(N)[None, :] * rng.uniform(0.5, 1.5, (H, 1))  # S4D-Lin-like poles
+        z = 2j * np.tan(np.pi * np.arange(L) / (2 * L + 1))                            # bilinear nodes
+        gv, gz, gw = (cp.asarray(a) for a in (v, z, w))
+        impls = [
+            Impl("refimpl cupy RawKernel", "refimpl", _sync_cp(lambda: cauchy(gv, gz, gw, conj=True)), jit=True),
+            Impl("refimpl cupy xp twin (chunked broadcast)", "refimpl",
+                 _sync_cp(lambda: ssm_cupy.cauchy_cupy(cp, gv, gz, gw, True, raw=False))),
+        ]
+        torch = _torch_cuda()
+        if torch is not None:
+            tv, tz, tw = (torch.from_numpy(a).cuda() for a in (v, z, w))
+
+            def torch_naive():  # the broadcast form of s4's cauchy_naive, conjugate half appended
+                vv = torch.cat([tv, tv.conj()], dim=-1)
+                ww = torch.cat([tw, tw.conj()], dim=-1)
+                return (vv.unsqueeze(-1) / (tz - ww.unsqueeze(-1))).sum(dim=-2)
+
+            impls.append(Impl("torch CUDA broadcast (s4 cauchy_naive form)", "peer",
+                              _sync_torch(torch, torch_naive)))
+        impls.append(Impl("refimpl numba CPU", "refimpl", lambda: cauchy(v, z, w, conj=True, backend="numba"),
+                          jit=True))
+        if quick:
+            impls.append(Impl("refimpl numpy CPU twin", "refimpl",
+                              lambda: cauchy(v, z, w, conj=True, backend="numpy")))
+        return Spec(f"GPU ssm.cauchy conj=True, H={H} channels, N={N} poles, L={L} nodes, complex128", impls,
+                    reference="refimpl numba CPU", rtol=1e-11, compare=_host_compare(),
+                    notes=f"device: {_device_name()}; reference: the numba CPU kernel (tested against the NumPy "
+                          f"twin); the NumPy broadcasting twin is omitted at full size (H L N complex "
+                          f"temporaries, seconds per call on the CPU)",
+                    reps=None if quick else 3)
+    return setup
+
+
+if cp is not None:
+    case("gpu.cauchy_65536")(_cauchy_case())

@@ -111,3 +111,44 @@ def cauchy_xp(xp, v, z, w, conj, *, chunk=None):
             im = im + (-vi * dr - vr * di2) * inv2
         out[:, l0:l0 + chunk] = xp.sum(re, axis=-1) + 1j * xp.sum(im, axis=-1)
     return out
+
+
+def cauchy_inputs_xp(xp, v, z, w, conj):
+    """Validate and shape the arguments of ``cauchy`` as ``xp`` arrays: ``(v2, z, w2, squeeze)``.
+
+    The device twin of the checks in ``ssm.s4.cauchy`` (same messages): v, w
+    (H, N) complex128 C-contiguous, z (L,), no node equal to a pole.
+    """
+    from .._gpu import device_array
+
+    v = device_array(v, "v", xp, allow_complex=True, dtype=np.complex128)
+    z = device_array(z, "z", xp, ndim=1, allow_complex=True, dtype=np.complex128, min_size=1)
+    w = device_array(w, "w", xp, allow_complex=True, dtype=np.complex128)
+    if v.ndim not in (1, 2) or v.shape[-1] == 0:
+        raise ValueError(f"parameter 'v' must have shape (N,) or (H, N) with N >= 1, got {tuple(v.shape)}")
+    squeeze = v.ndim == 1
+    v2 = v[None, :] if squeeze else v
+    if w.ndim == 1:
+        if w.shape[0] != v2.shape[1]:
+            raise ValueError(f"parameter 'w' must have shape ({v2.shape[1]},) or {tuple(v2.shape)} to match 'v', "
+                             f"got {tuple(w.shape)}")
+        w2 = xp.broadcast_to(w, v2.shape)
+    elif w.shape == v2.shape:
+        w2 = w
+    else:
+        raise ValueError(f"parameter 'w' must have shape ({v2.shape[1]},) or {tuple(v2.shape)} to match 'v', "
+                         f"got {tuple(w.shape)}")
+    w2 = xp.ascontiguousarray(w2.astype(xp.complex128))
+    v2 = xp.ascontiguousarray(v2.astype(xp.complex128))
+    z = xp.ascontiguousarray(z.astype(xp.complex128))
+    poles = xp.unique(w2) if not conj else xp.unique(xp.concatenate([w2.ravel(), w2.ravel().conj()]))
+    if bool(xp.isin(z, poles).any()):
+        raise ValueError("parameter 'z' contains a node equal to a pole in 'w' (division by zero)")
+    return v2, z, w2, squeeze
+
+
+def cauchy_cupy(xp, v, z, w, conj, *, raw=True):
+    """The CuPy path of ``ssm.cauchy``: validation, then the RawKernel (``raw``) or the chunked xp twin."""
+    v2, z, w2, squeeze = cauchy_inputs_xp(xp, v, z, w, conj)
+    out = cauchy_raw(xp, v2, z, w2, conj) if raw else cauchy_xp(xp, v2, z, w2, conj)
+    return out[0] if squeeze else out

@@ -23,9 +23,10 @@ import numpy as np
 import scipy.fft
 import scipy.linalg
 
-from .._backend import resolve_backend
+from .._backend import is_cupy_array, resolve_backend
+from .._gpu import device_module, to_host, wants_cupy
 from .._validation import as_array, check_choice, check_int, check_real
-from . import _s4_kernels
+from . import _cupy, _s4_kernels
 
 __all__ = [
     "KERNEL_METHODS", "DIAG_METHODS", "kernel", "kernel_dplr", "kernel_diag", "cauchy", "causal_conv", "scan",
@@ -314,10 +315,13 @@ def cauchy(v, z, w, *, conj=False, backend="auto"):
     w : array_like, shape (N,) or (H, N)
         Poles; a 1-D ``w`` is shared by all channels.
     conj : bool, optional
-    backend : {"auto", "numba", "numpy"}, optional
+    backend : {"auto", "numba", "numpy", "cupy"}, optional
         ``"numba"``: a kernel parallel over (channel, node) pairs (a serial
         build of the same kernel below :math:`2^{20}` terms);
-        ``"numpy"``: broadcasting twin (memory H L N).
+        ``"numpy"``: broadcasting twin (memory H L N);
+        ``"cupy"`` (chosen by ``"auto"`` for CuPy input): a CUDA kernel with
+        the numba kernel's arithmetic, one thread per (channel, node) pair;
+        returns a CuPy array (docs/gpu.md).
 
     Returns
     -------
@@ -343,6 +347,9 @@ def cauchy(v, z, w, *, conj=False, backend="auto"):
     >>> cauchy([1.0, 2.0], [0.0], [1.0, -1.0])   # 1/(0-1) + 2/(0+1)
     array([1.+0.j])
     """
+    if wants_cupy(backend, v, z, w):
+        resolve_backend(backend, v, z, w, supported=("numpy", "numba", "cupy"))
+        return _cupy.cauchy_cupy(device_module(), v, z, w, bool(conj))
     v = as_array(v, "v", allow_complex=True, dtype=np.complex128)
     z = as_array(z, "z", ndim=1, allow_complex=True, dtype=np.complex128, min_size=1)
     w = as_array(w, "w", allow_complex=True, dtype=np.complex128)
@@ -446,8 +453,11 @@ def kernel_dplr(Lambda, P, Q, B, Ct, dt, L, *, half=False, backend="auto"):
         complex conjugate of every entry); the Cauchy sums are
         conjugate-extended, nodes ``0..L//2`` evaluated, and the real kernel
         of the full system is returned (``irfft``), as s4 ``SSMKernelDPLR`` does.
-    backend : {"auto", "numba", "numpy"}, optional
-        Backend of the :func:`cauchy` products.
+    backend : {"auto", "numba", "numpy", "cupy"}, optional
+        Backend of the :func:`cauchy` products. ``"cupy"`` (chosen by
+        ``"auto"`` when a parameter is a CuPy array): the parameters, O(N r),
+        are validated on the host; the Cauchy sums, the Woodbury combination
+        and the inverse FFT run on the GPU, and the kernel is a CuPy array.
 
     Returns
     -------
@@ -478,10 +488,22 @@ def kernel_dplr(Lambda, P, Q, B, Ct, dt, L, *, half=False, backend="auto"):
     >>> bool(np.allclose(K, Ct / (1 - Ab**4) * Bb * Ab ** np.arange(4)))
     True
     """
+    gpu = wants_cupy(backend, Lambda, P, Q, B, Ct)
+    if gpu:  # the O(N r) parameters are validated on the host; the O(H L N) work runs on the device
+        resolve_backend(backend, Lambda, P, Q, B, Ct, supported=("numpy", "numba", "cupy"))
+        Lambda, P, Q, B, Ct = (to_host(a) if is_cupy_array(a) else a for a in (Lambda, P, Q, B, Ct))
+        backend = "cupy"
+    xp = device_module() if gpu else np
     Lambda, P, Q, B, Ct = _dplr_inputs(Lambda, P, Q, B, "Ct", Ct)
     dt = check_real(dt, "dt", low=0.0, low_open=True)
     L = _length(L)
     half = bool(half)
+    return _kernel_dplr_xp(xp, Lambda, P, Q, B, Ct, dt, L, half, backend)
+
+
+def _kernel_dplr_xp(xp, Lambda, P, Q, B, Ct, dt, L, half, backend):
+    """Body of :func:`kernel_dplr` on validated host arrays; the Cauchy sums, Woodbury
+    combination and FFT run in the namespace ``xp`` (NumPy, or CuPy with ``backend="cupy"``)."""
     r = P.shape[1]
     count = L // 2 + 1 if half else L
     om = _roots_of_unity(L, count)
@@ -508,17 +530,17 @@ def kernel_dplr(Lambda, P, Q, B, Ct, dt, L, *, half=False, backend="auto"):
     if r == 1:
         res = k00 - k01[0] * k10[0] / (1.0 + k11[0, 0])
     else:
-        Mr = np.moveaxis(k11, -1, 0) + np.eye(r)                     # (M, r, r)
-        sol = np.linalg.solve(Mr, np.moveaxis(k10, -1, 0)[..., None])[..., 0]   # (M, r)
-        res = k00 - np.einsum("jm,mj->m", k01, sol)
-    G = np.empty(count, dtype=np.complex128)
-    G[regular] = res * 2.0 / (1.0 + om[regular])
+        Mr = xp.moveaxis(k11, -1, 0) + xp.eye(r)                     # (M, r, r)
+        sol = xp.linalg.solve(Mr, xp.moveaxis(k10, -1, 0)[..., None])[..., 0]   # (M, r)
+        res = k00 - xp.einsum("jm,mj->m", k01, sol)
+    G = xp.empty(count, dtype=xp.complex128)
+    G[xp.asarray(np.flatnonzero(regular))] = res * 2.0 / (1.0 + xp.asarray(om[regular]))
     if minus_one.any():
         s = np.sum(Ct * B)
-        G[minus_one] = 0.5 * dt * (2.0 * s.real if half else s)    # exact limit (dt/2) Ct^T B
+        G[L // 2] = 0.5 * dt * (2.0 * s.real if half else s)    # exact limit (dt/2) Ct^T B (node l = L/2)
     if half:
-        return np.fft.irfft(G, n=L)
-    return np.fft.ifft(G)
+        return xp.fft.irfft(G, n=L)
+    return xp.fft.ifft(G)
 
 
 def _dplr_setup(Lambda, P, Q, B, dt):

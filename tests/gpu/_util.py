@@ -34,3 +34,57 @@ class FakeCupyArray:
 
 
 FakeCupyArray.__module__ = "cupy._core.core"
+
+
+class _Stream:
+    def synchronize(self):
+        return None
+
+
+class _FakeCuda:
+    class runtime:
+        @staticmethod
+        def getDeviceProperties(i):
+            return {"name": b"fake device (NumPy stand-in)"}
+
+    class Device:
+        id = 0
+
+        def synchronize(self):
+            return None
+
+    @staticmethod
+    def get_current_stream():
+        return _Stream()
+
+
+class NumpyAsCupy:
+    """NumPy posing as the ``cupy`` module (plus a ``cuda`` attribute).
+
+    With it, ``backend="cupy"`` runs the whole CuPy route on the CPU (the
+    RawKernels excepted, which need CUDA and are replaced by their xp twins):
+    validation, dispatch, the xp code and the result handling.
+    """
+
+    __name__ = "numpy"
+    cuda = _FakeCuda
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+
+@pytest.fixture
+def numpy_as_cupy(monkeypatch):
+    import refimpl._backend as backend
+    import refimpl._gpu as gpu
+    from refimpl.rope import _cupy as rope_cupy
+    from refimpl.rope import _kernels as rope_kernels
+    from refimpl.ssm import _cupy as ssm_cupy
+
+    fake = NumpyAsCupy()
+    monkeypatch.setattr(backend, "cupy_or_none", lambda: fake)
+    monkeypatch.setattr(gpu, "cupy_or_none", lambda: fake)
+    monkeypatch.setattr(rope_cupy, "apply_rope_fused",
+                        lambda xp, *a: rope_kernels.apply_rope_xp(xp, *a))
+    monkeypatch.setattr(ssm_cupy, "cauchy_raw", ssm_cupy.cauchy_xp)
+    return fake
