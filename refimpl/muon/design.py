@@ -268,8 +268,13 @@ def kappa_to_abc(kappa, x1, x2):
 
     Examples
     --------
-    >>> [round(v, 3) for v in kappa_to_abc(1.724, 0.935, 1.235)]  # 10592 table, 1024x1024, T=5
-    [3.297, -4.137, 1.724]
+    >>> [round(v, 3) for v in kappa_to_abc(1.0, 1.0, 1.0)]   # g(x) = x + x(x^2-1)^2
+    [2.0, -2.0, 1.0]
+    >>> [round(v, 3) for v in kappa_to_abc(1.724, 0.935, 1.235)]  # 10592, 1024x1024, T=5, rounded inputs
+    [3.299, -4.137, 1.724]
+
+    The article prints (3.297, -4.136, 1.724), computed from unrounded
+    :math:`(\kappa, x_1, x_2)`: the printed inputs reproduce it to 3 digits.
     """
     kappa, x1, x2 = (float(v) for v in (kappa, x1, x2))
     return 1.0 + kappa * x1**2 * x2**2, -kappa * (x1**2 + x2**2), kappa

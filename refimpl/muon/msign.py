@@ -110,7 +110,7 @@ def msign(M, method="svd", **params):
     Accuracy: ``"svd"`` and ``"polar"`` agree with ``scipy.linalg.polar`` to
     about :math:`\kappa(M)\cdot 10^{-15}` (tested to 1e-11 for condition numbers up
     to 1e3, and ``"svd"`` vs ``"polar"`` to 1e-9 up to 1e5). The SVD route is
-    scale invariant for any :math:`c > 0`, including subnormal scales.
+    scale invariant for any :math:`c > 0` (tested down to c = 2**-1000).
 
     References
     ----------

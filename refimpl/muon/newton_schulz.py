@@ -183,7 +183,7 @@ def scalar_map(x, coefficients="keller", steps=None):
     0.6875
     """
     sched = resolve_coefficients(coefficients, steps)
-    y = as_array(x, "x")
+    y = as_array(x, "x").reshape(np.shape(x))  # keep 0-d input 0-d
     for a, b, c in sched:
         y2 = y * y
         y = y * (a + y2 * (b + c * y2))
