@@ -190,11 +190,11 @@ def scalar_map(x, coefficients="keller", steps=None):
     return y
 
 
-def _check_dtype(dtype):
+def _check_dtype(dtype, name="dtype"):
     if dtype is None:
         return "float64"
     if isinstance(dtype, str):
-        return check_choice(dtype, "dtype", tuple(_DTYPES))
+        return check_choice(dtype, name, tuple(_DTYPES))
     try:
         dt = np.dtype(dtype)
     except TypeError:
@@ -203,7 +203,7 @@ def _check_dtype(dtype):
         return "float64"
     if dt == np.float32:
         return "float32"
-    raise ValueError(f"parameter 'dtype' must be one of None, 'float64', 'float32', 'bfloat16'; got {dtype!r}")
+    raise ValueError(f"parameter '{name}' must be one of None, 'float64', 'float32', 'bfloat16'; got {dtype!r}")
 
 
 def _prescale(M):

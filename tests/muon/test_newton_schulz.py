@@ -239,3 +239,23 @@ def test_bad_input(kwargs, param):
 def test_scalar_map_bad_input(kwargs, param):
     with pytest.raises(ValueError, match=f"'{param}'"):
         scalar_map(**kwargs)
+
+
+def test_batched_loop_path_equals_single_calls(rng):
+    """Stacks of matrices with n*n*m >= 32**3 run as a loop of 2-D calls: identical to calling one by one."""
+    M = rng.standard_normal((3, 40, 48))
+    for dtype in (None, "float32"):
+        out = newton_schulz(M, "su_x3", dtype=dtype, normalization="su_improved")
+        for i in range(3):
+            assert np.array_equal(out[i], newton_schulz(M[i], "su_x3", dtype=dtype, normalization="su_improved"))
+
+
+def test_bf16_path_matches_fast_path_structure(rng):
+    """The bf16 emulation without rounding (same code path, float32) equals the float32 fast path to rounding."""
+    from refimpl.muon.newton_schulz import _ns_core, resolve_coefficients
+
+    M = rng.standard_normal((12, 20)).astype(np.float32)
+    for norm in ("frobenius", "su_improved"):
+        slow = _ns_core(M.copy(), resolve_coefficients("keller"), norm, 1e-7, "add", lambda Z: Z)
+        fast = newton_schulz(M.astype(np.float64), dtype="float32", normalization=norm, prescale=False)
+        assert np.max(np.abs(slow - fast)) <= 2e-4
