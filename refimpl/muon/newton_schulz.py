@@ -207,7 +207,7 @@ def _check_dtype(dtype, name="dtype"):
 
 
 def _prescale(M):
-    """Rescale by an exact power of two the matrices whose ||M||_F < 1 (or max|M| >= 2**60) to ||M||_F in [1, 2).
+    """Rescale by an exact power of two the matrices whose ||M||_F < 1 (or max|M| >= 2**40) to ||M||_F in [1, 2).
 
     Other matrices are left as they are, so eps acts exactly as in the public code for them.
     """
@@ -216,7 +216,7 @@ def _prescale(M):
     M1 = np.ldexp(M, -e)
     f1 = np.sqrt(np.sum(M1 * M1, axis=(-2, -1), keepdims=True))  # ||M||_F = f1 2^e, f1 in [0.5, sqrt(nm))
     _, e2 = np.frexp(f1)
-    keep = ((f1 * 2.0**e >= 1.0) & (amax < 2.0**60)) | (amax == 0)
+    keep = ((f1 * 2.0**e >= 1.0) & (amax < 2.0**40)) | (amax == 0)
     shift = np.where(keep, 0, 1 - e2 - e)
     if not np.any(shift):
         return M
@@ -357,7 +357,7 @@ def newton_schulz(M, coefficients="keller", steps=None, eps=1e-7, normalization=
         (Su's reference code, eps 1e-20). In step 0 of ``"su_improved"`` the
         same rule is applied to :math:`\nu` (``add_squared`` to :math:`\nu^8`).
     prescale : bool
-        Multiply each matrix with :math:`\|M\|_F < 1` (or :math:`\max|M| \ge 2^{60}`,
+        Multiply each matrix with :math:`\|M\|_F < 1` (or :math:`\max|M| \ge 2^{40}`,
         which would overflow float32) by the power of two that puts
         :math:`\|M\|_F` in [1, 2). This is exact, and matrices with
         :math:`\|M\|_F \ge 1` are untouched (eps acts as in the public code), but

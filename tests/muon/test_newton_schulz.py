@@ -259,3 +259,10 @@ def test_bf16_path_matches_fast_path_structure(rng):
         slow = _ns_core(M.copy(), resolve_coefficients("keller"), norm, 1e-7, "add", lambda Z: Z)
         fast = newton_schulz(M.astype(np.float64), dtype="float32", normalization=norm, prescale=False)
         assert np.max(np.abs(slow - fast)) <= 2e-4
+
+
+def test_huge_inputs_do_not_overflow_float32(rng):
+    M = rng.standard_normal((30, 40))
+    ref = newton_schulz(M, dtype="float32")
+    for c in (1e30, 1e200):
+        assert np.max(np.abs(newton_schulz(c * M, dtype="float32") - ref)) <= 1e-4
