@@ -249,3 +249,50 @@ def _cauchy_case():
 
 if cp is not None:
     case("gpu.cauchy_65536")(_cauchy_case())
+
+
+# ----------------------------------------------------------------------------- Newton-Schulz
+def _torch_newton_schulz(torch, G, steps=5, eps=1e-7):
+    """The quintic iteration with Keller Jordan's coefficients, float32 on CUDA (written for this bench)."""
+    a, b, c = 3.4445, -4.7750, 2.0315
+    X = G / (torch.linalg.matrix_norm(G, ord="fro", dim=(-2, -1), keepdim=True) + eps)
+    for _ in range(steps):
+        A = X @ X.mT
+        B = b * A + c * (A @ A)
+        X = a * X + B @ X
+    return X
+
+
+def _ns_case():
+    def setup(quick):
+        from refimpl.muon import newton_schulz
+
+        n = 256 if quick else 8192
+        M = np.random.default_rng(0).standard_normal((n, n))
+        gM = cp.asarray(M)
+        impls = [
+            Impl("refimpl cupy float32", "refimpl", _sync_cp(lambda: newton_schulz(gM, dtype="float32")), jit=True),
+            Impl("refimpl cupy float64", "refimpl", _sync_cp(lambda: newton_schulz(gM))),
+        ]
+        torch = _torch_cuda()
+        if torch is not None:
+            tM = torch.from_numpy(M).cuda().float()
+            impls.append(Impl("torch CUDA float32 (Keller's quintic)", "peer",
+                              _sync_torch(torch, lambda: _torch_newton_schulz(torch, tM))))
+        if quick:
+            impls.append(Impl("refimpl numpy CPU float64", "refimpl", lambda: newton_schulz(M, backend="numpy")))
+        flops = 5 * 3 * 2 * n**3
+        impls.append(_floor_device_gemm(n, 15, np.float32, f"floor: 15 float32 GEMMs {n}^3 on GPU "
+                                                           f"({flops / 1e12:.1f} Tflop)"))
+        return Spec(f"GPU muon.newton_schulz, keller, 5 steps, M {n}x{n}", impls,
+                    reference="refimpl numpy CPU float64" if quick else "refimpl cupy float64", rtol=1e-4,
+                    compare=_host_compare(),
+                    notes=f"device: {_device_name()}; the NumPy CPU path at 8192 (1.6e13 flops in float64) "
+                          f"takes about a minute per call and is left out; the float64 CuPy path is checked "
+                          f"against it in tests/gpu (to 1e-12); rtol admits the float32 rows",
+                    reps=None if quick else 3)
+    return setup
+
+
+if cp is not None:
+    case("gpu.newton_schulz_8192")(_ns_case())

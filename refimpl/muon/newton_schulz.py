@@ -51,6 +51,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend import resolve_backend
+from .._gpu import device_array, device_module, wants_cupy
 from .._validation import as_array, check_choice, check_int, check_real
 from ._precision import round_bf16
 
@@ -206,43 +208,44 @@ def _check_dtype(dtype, name="dtype"):
     raise ValueError(f"parameter '{name}' must be one of None, 'float64', 'float32', 'bfloat16'; got {dtype!r}")
 
 
-def _prescale(M):
+def _prescale(M, xp=np):
     """Rescale by an exact power of two the matrices whose ||M||_F < 1 (or max|M| >= 2**40) to ||M||_F in [1, 2).
 
     Other matrices are left as they are, so eps acts exactly as in the public code for them.
+    ``xp``: the array namespace of ``M`` (NumPy, or CuPy on the GPU path).
     """
-    amax = np.max(np.abs(M), axis=(-2, -1), keepdims=True)
-    _, e = np.frexp(amax)  # amax = m 2^e, m in [0.5, 1)
-    M1 = np.ldexp(M, -e)
-    f1 = np.sqrt(np.sum(M1 * M1, axis=(-2, -1), keepdims=True))  # ||M||_F = f1 2^e, f1 in [0.5, sqrt(nm))
-    _, e2 = np.frexp(f1)
+    amax = xp.max(xp.abs(M), axis=(-2, -1), keepdims=True)
+    _, e = xp.frexp(amax)  # amax = m 2^e, m in [0.5, 1)
+    M1 = xp.ldexp(M, -e)
+    f1 = xp.sqrt(xp.sum(M1 * M1, axis=(-2, -1), keepdims=True))  # ||M||_F = f1 2^e, f1 in [0.5, sqrt(nm))
+    _, e2 = xp.frexp(f1)
     keep = ((f1 * 2.0**e >= 1.0) & (amax < 2.0**40)) | (amax == 0)
-    shift = np.where(keep, 0, 1 - e2 - e)
-    if not np.any(shift):
+    shift = xp.where(keep, 0, 1 - e2 - e).astype(e.dtype)
+    if not bool(xp.any(shift)):
         return M
-    return np.ldexp(M, shift)
+    return xp.ldexp(M, shift)
 
 
-def _denominator(norm, sumsq, eps, eps_mode, rnd):
+def _denominator(norm, sumsq, eps, eps_mode, rnd, xp=np):
     if eps_mode == "add":
         den = rnd(norm + eps)
     elif eps_mode == "clamp":
-        den = np.maximum(norm, norm.dtype.type(eps))
+        den = xp.maximum(norm, norm.dtype.type(eps))
     else:  # add_squared
-        den = rnd(np.sqrt(rnd(sumsq + eps)))
-    return np.where(den == 0, 1, den).astype(norm.dtype)  # eps = 0 and M = 0: msign(0) = 0
+        den = rnd(xp.sqrt(rnd(sumsq + eps)))
+    return xp.where(den == 0, 1, den).astype(norm.dtype)  # eps = 0 and M = 0: msign(0) = 0
 
 
-def _eps_nu(s4, eps, eps_mode, rnd, dtype):
+def _eps_nu(s4, eps, eps_mode, rnd, dtype, xp=np):
     """The improved-step scale nu = ||(X X^T)^2||_F^(1/4) with the eps convention applied."""
-    nu = rnd(np.sqrt(np.sqrt(np.sqrt(s4))))
+    nu = rnd(xp.sqrt(xp.sqrt(xp.sqrt(s4))))
     if eps_mode == "add":
         nu = rnd(nu + eps)
     elif eps_mode == "clamp":
-        nu = np.maximum(nu, dtype.type(eps))
+        nu = xp.maximum(nu, dtype.type(eps))
     else:
-        nu = rnd(np.sqrt(np.sqrt(np.sqrt(rnd(s4 + eps)))))
-    return np.where(nu == 0, 1, nu).astype(dtype)
+        nu = rnd(xp.sqrt(xp.sqrt(xp.sqrt(rnd(s4 + eps)))))
+    return xp.where(nu == 0, 1, nu).astype(dtype)
 
 
 def _ns_core(X, sched, normalization, eps, eps_mode, rnd):
@@ -268,24 +271,25 @@ def _ns_core(X, sched, normalization, eps, eps_mode, rnd):
     return X
 
 
-def _ns_fast(X, sched, normalization, eps, eps_mode):
+def _ns_fast(X, sched, normalization, eps, eps_mode, xp=np):
     """float32/float64 path, in place on a fresh C-contiguous ``X`` (n, m) or (..., n, m).
 
     Same iteration, arranged for speed: X X^T and A A^T (A symmetric) hit NumPy's SYRK path, and
     ``a X + B X`` is one GEMM ``(B + a I) X``; no pass over X besides the three products per step.
+    ``xp`` is the array namespace (NumPy; CuPy for the GPU path, batched cuBLAS products).
     """
-    mT = lambda Z: np.swapaxes(Z, -1, -2)  # noqa: E731
+    mT = lambda Z: xp.swapaxes(Z, -1, -2)  # noqa: E731
     ident = lambda Z: Z  # noqa: E731
     n = X.shape[-2]
-    diag = (..., np.arange(n), np.arange(n))
-    sumsq = np.einsum("...ij,...ij->...", X, X)[..., None, None]
-    X /= _denominator(np.sqrt(sumsq), sumsq, eps, eps_mode, ident)
+    diag = (..., xp.arange(n), xp.arange(n))
+    sumsq = xp.einsum("...ij,...ij->...", X, X)[..., None, None]
+    X /= _denominator(xp.sqrt(sumsq), sumsq, eps, eps_mode, ident, xp)
     for t, (a, b, c) in enumerate(sched):
         a, b, c = (X.dtype.type(v) for v in (a, b, c))
         A = X @ mT(X)
         B = A @ mT(A)
         if t == 0 and normalization == "su_improved":
-            nu = _eps_nu(np.einsum("...ij,...ij->...", B, B)[..., None, None], eps, eps_mode, ident, X.dtype)
+            nu = _eps_nu(xp.einsum("...ij,...ij->...", B, B)[..., None, None], eps, eps_mode, ident, X.dtype, xp)
             nu2 = nu * nu
             X /= nu
             A /= nu2
@@ -310,7 +314,7 @@ def _ns_fast_dispatch(X, sched, normalization, eps, eps_mode):
 
 
 def newton_schulz(M, coefficients="keller", steps=None, eps=1e-7, normalization="frobenius",
-                  transpose_tall=True, dtype=None, *, eps_mode="add", prescale=True):
+                  transpose_tall=True, dtype=None, *, eps_mode="add", prescale=True, backend="auto"):
     r"""Approximate :math:`\operatorname{msign}(M)` by the Newton--Schulz iteration.
 
     .. math::
@@ -367,6 +371,12 @@ def newton_schulz(M, coefficients="keller", steps=None, eps=1e-7, normalization=
         at norm >= 1. With ``prescale=False`` tiny inputs behave as in the public
         code (NVIDIA-NeMo/Emerging-Optimizers#230: the output collapses when
         :math:`\|M\|_F \ll \epsilon`).
+    backend : {"auto", "numpy", "cupy"}
+        ``"cupy"`` (chosen by ``"auto"`` for a CuPy ``M``): the same iteration
+        on the GPU, batched cuBLAS products over the leading axes; returns a
+        CuPy array (also for NumPy input with ``backend="cupy"``); ``dtype``
+        ``"float64"`` or ``"float32"`` (the bfloat16 emulation is NumPy only).
+        See docs/gpu.md.
 
     Returns
     -------
@@ -416,9 +426,11 @@ def newton_schulz(M, coefficients="keller", steps=None, eps=1e-7, normalization=
     >>> bool(np.allclose(X, np.eye(2), atol=1e-3))
     True
     """
-    M = as_array(M, "M", min_ndim=2)
+    resolve_backend(backend, M, supported=("numpy", "cupy"))
+    xp = device_module() if wants_cupy(backend, M) else np
+    M = as_array(M, "M", min_ndim=2) if xp is np else device_array(M, "M", xp, min_ndim=2)
     if M.shape[-1] == 0 or M.shape[-2] == 0:
-        raise ValueError(f"parameter 'M' must have non-empty matrices, got shape {M.shape}")
+        raise ValueError(f"parameter 'M' must have non-empty matrices, got shape {tuple(M.shape)}")
     sched = resolve_coefficients(coefficients, steps)
     eps = check_real(eps, "eps", low=0.0)
     check_choice(normalization, "normalization", NORMALIZATIONS)
@@ -428,14 +440,33 @@ def newton_schulz(M, coefficients="keller", steps=None, eps=1e-7, normalization=
     if not isinstance(prescale, (bool, np.bool_)):
         raise TypeError(f"parameter 'prescale' must be a bool, got {prescale!r}")
     kind = _check_dtype(dtype)
+    if kind == "bfloat16" and xp is not np:
+        raise ValueError("parameter 'dtype': the CuPy path implements None, 'float64', 'float32'; "
+                         "the 'bfloat16' emulation runs on the NumPy backend only")
+    return _newton_schulz_xp(xp, M, sched, normalization, eps, eps_mode, transpose_tall, kind, prescale)
+
+
+def _newton_schulz_xp(xp, M, sched, normalization, eps, eps_mode, transpose_tall, kind, prescale, batched=None):
+    """The validated body of :func:`newton_schulz` for the array namespace ``xp`` (NumPy or CuPy).
+
+    ``batched`` (default: ``xp`` is not NumPy) runs a whole batch through
+    batched products (CuPy: cuBLAS); otherwise NumPy loops over the batch with
+    2-D BLAS calls (SYRK). tests/gpu runs the batched route with ``xp = numpy``
+    against the NumPy path.
+    """
+    if batched is None:
+        batched = xp is not np
     if prescale:
-        M = _prescale(M)
+        M = _prescale(M, xp)
     tall = transpose_tall and M.shape[-2] > M.shape[-1]
-    X = np.swapaxes(M, -1, -2) if tall else M
+    X = xp.swapaxes(M, -1, -2) if tall else M
     if kind == "bfloat16":
         X = _ns_core(np.ascontiguousarray(round_bf16(X)), sched, normalization, eps, eps_mode, round_bf16)
     else:
-        X = np.array(X, dtype=np.float64 if kind == "float64" else np.float32, order="C")
-        X = _ns_fast_dispatch(X, sched, normalization, eps, eps_mode)
-    X = np.swapaxes(X, -1, -2) if tall else X
-    return np.ascontiguousarray(X)
+        X = xp.array(X, dtype=xp.float64 if kind == "float64" else xp.float32, order="C")
+        if batched:
+            X = _ns_fast(X, sched, normalization, eps, eps_mode, xp)
+        else:
+            X = _ns_fast_dispatch(X, sched, normalization, eps, eps_mode)
+    X = xp.swapaxes(X, -1, -2) if tall else X
+    return xp.ascontiguousarray(X)
