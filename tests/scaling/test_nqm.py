@@ -123,7 +123,7 @@ def test_no_surge_in_simulation_when_beta_noise_at_least_one():
     assert np.all(d >= -Z * se)                      # never significantly decreasing
     assert res.eta[-1] - res.eta[0] > Z * math.hypot(res.stderr[-1], res.stderr[0])
     exact = optimal_lr_sign(g, kappa * g, H, np.geomspace(1, 1e7, 400))
-    assert np.all(np.diff(exact) >= 0) and exact[-1] > exact[0]   # flat only where erf rounds to 1
+    assert np.all(np.diff(exact) >= -4 * EPS * exact[1:]) and exact[-1] > exact[0]  # flat where erf rounds to 1
 
 
 def test_numba_and_numpy_backends_agree_statistically():
