@@ -296,3 +296,65 @@ def _ns_case():
 
 if cp is not None:
     case("gpu.newton_schulz_8192")(_ns_case())
+
+
+# ----------------------------------------------------------------------------- noisy quadratic Monte-Carlo
+def _nqm_case():
+    def setup(quick):
+        from refimpl.scaling import nqm_optimal_lr, optimal_lr_sgd
+
+        n, N = (16, 20_000) if quick else (256, 1_000_000)
+        rng = np.random.default_rng(0)
+        g = rng.standard_normal(n)
+        A = rng.standard_normal((n, n)) / np.sqrt(n)
+        H = A @ A.T + np.eye(n)
+        C = rng.standard_normal((n, n)) / np.sqrt(n)
+        S = C @ C.T + 0.1 * np.eye(n)
+        bs = np.array([1.0, 16.0, 256.0])
+        gg, gH, gS = cp.asarray(g), cp.asarray(H), cp.asarray(S)
+        exact = np.array([optimal_lr_sgd(g, H, S, B) for B in bs])
+        impls = [
+            Impl("closed form optimal_lr_sgd", "refimpl", lambda: exact),
+            Impl("refimpl cupy Monte-Carlo", "refimpl",
+                 _sync_cp(lambda: nqm_optimal_lr(gg, gH, gS, bs, n_samples=N, rng=1).eta)),
+            Impl("refimpl numba CPU Monte-Carlo", "refimpl",
+                 lambda: nqm_optimal_lr(g, H, S, bs, n_samples=N, rng=1, backend="numba").eta, jit=True),
+        ]
+        if quick:
+            impls.append(Impl("refimpl numpy CPU Monte-Carlo", "refimpl",
+                              lambda: nqm_optimal_lr(g, H, S, bs, n_samples=N, rng=1, backend="numpy").eta))
+        torch = _torch_cuda()
+        if torch is not None:
+            tg, tH = torch.from_numpy(g).cuda(), torch.from_numpy(H).cuda()
+            tL = torch.linalg.cholesky(torch.from_numpy(S).cuda())
+            block = max(1, (1 << 24) // n)
+
+            def torch_mc():  # eta = mean(u.g) / mean(u.H.u), u ~ N(g, S / B), in blocks of normals
+                gen = torch.Generator(device="cuda").manual_seed(1)
+                out = []
+                for B in bs:
+                    sa = torch.zeros((), dtype=torch.float64, device="cuda")
+                    sb = torch.zeros((), dtype=torch.float64, device="cuda")
+                    done = 0
+                    while done < N:
+                        m = min(block, N - done)
+                        Z = torch.randn((m, n), dtype=torch.float64, device="cuda", generator=gen)
+                        X = tg + (Z @ tL.mT) / float(np.sqrt(B))
+                        sa += (X @ tg).sum()
+                        sb += ((X @ tH) * X).sum()
+                        done += m
+                    out.append(sa / sb)
+                return torch.stack(out)
+
+            impls.append(Impl("torch CUDA Monte-Carlo (float64)", "peer", _sync_torch(torch, torch_mc)))
+        return Spec(f"GPU scaling.nqm_optimal_lr, dense H and Sigma, n={n}, {N} samples x {len(bs)} batch sizes",
+                    impls, reference="closed form optimal_lr_sgd", rtol=2e-2 if quick else 5e-3,
+                    compare=_host_compare(),
+                    notes=f"device: {_device_name()}; Monte-Carlo estimates agree with the closed form to their "
+                          f"standard error (~1e-3 relative here), hence the loose rtol; independent random streams",
+                    reps=None if quick else 3)
+    return setup
+
+
+if cp is not None:
+    case("gpu.nqm_montecarlo")(_nqm_case())

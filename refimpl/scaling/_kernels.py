@@ -339,8 +339,15 @@ def nqm_ab_np(Z, g, sdiag, Lfull, l_dense, hdiag, Hfull, h_dense, kind, overwrit
     """Per-sample (a, b) for the rows of ``Z``, vectorised (NumPy twin of the per-sample step).
 
     With ``overwrite=True`` the diagonal-noise path works in place in ``Z``
-    (the public NumPy backend passes a scratch buffer).
+    (the public NumPy backend passes a scratch buffer). It is
+    :func:`nqm_ab_xp` with ``xp = numpy``; the CuPy backend runs the same
+    function with ``xp = cupy``.
     """
+    return nqm_ab_xp(np, Z, g, sdiag, Lfull, l_dense, hdiag, Hfull, h_dense, kind, overwrite)
+
+
+def nqm_ab_xp(xp, Z, g, sdiag, Lfull, l_dense, hdiag, Hfull, h_dense, kind, overwrite=False):
+    """:func:`nqm_ab_np` for the array namespace ``xp`` (NumPy or CuPy arrays throughout)."""
     if l_dense:
         X = Z @ Lfull.T
         X += g
@@ -349,10 +356,10 @@ def nqm_ab_np(Z, g, sdiag, Lfull, l_dense, hdiag, Hfull, h_dense, kind, overwrit
         X *= sdiag
         X += g
     if kind == SIGN:
-        np.sign(X, out=X)
+        xp.sign(X, out=X)
     a = X @ g
     if h_dense:
-        b = np.einsum("ij,ij->i", X @ Hfull, X)
+        b = xp.einsum("ij,ij->i", X @ Hfull, X)
     else:
         X *= X
         b = X @ hdiag
@@ -365,3 +372,11 @@ def nqm_sums_np(Z, g, sdiag, Lfull, l_dense, hdiag, Hfull, h_dense, kind, a0, b0
     da = a - a0
     db = b - b0
     return np.array([float(Z.shape[0]), da.sum(), db.sum(), da @ da, db @ db, da @ db])
+
+
+def nqm_sums_xp(xp, Z, g, sdiag, Lfull, l_dense, hdiag, Hfull, h_dense, kind, a0, b0, overwrite=False):
+    """:func:`nqm_sums_np` for ``xp`` arrays; the N_STATS sums stay an ``xp`` array (no device sync)."""
+    a, b = nqm_ab_xp(xp, Z, g, sdiag, Lfull, l_dense, hdiag, Hfull, h_dense, kind, overwrite)
+    da = a - a0
+    db = b - b0
+    return xp.stack([xp.asarray(float(Z.shape[0])), da.sum(), db.sum(), da @ da, db @ db, da @ db])

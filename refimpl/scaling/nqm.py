@@ -25,7 +25,8 @@ import math
 import numpy as np
 from scipy import special, stats
 
-from .._backend import resolve_backend
+from .._backend import is_cupy_array, resolve_backend
+from .._gpu import device_module, to_host, wants_cupy
 from .._validation import as_array, check_choice, check_int, check_real
 from . import _kernels
 from ._common import covariance, gradient, hessian, vector
@@ -36,6 +37,7 @@ UPDATES = ("sgd", "sign")
 NOISE_MODES = ("constant", "scaled")
 _CHUNK = 4096          # samples per numba chunk (one random stream each)
 _NP_BUFFER = 1 << 18   # doubles per NumPy scratch block (2 MiB, cache-sized)
+_GPU_BUFFER = 1 << 24  # normals per device block (128 MiB)
 
 
 def _rng(rng):
@@ -146,12 +148,16 @@ def nqm_optimal_lr(g, H, Sigma, batch_sizes, *, update="sgd", n_samples=100_000,
         makes the call reproducible.
     confidence : float, optional
         Level of the interval, in (0, 1).
-    backend : {"auto", "numba", "numpy"}, optional
+    backend : {"auto", "numba", "numpy", "cupy"}, optional
         ``"numba"``: fused parallel kernel with its own counter-based
         generator (reproducible for a given seed whatever the thread
-        count); ``"numpy"``: vectorised twin drawing from ``rng`` in chunks.
-        The two use different random streams, so they agree statistically,
-        not bitwise.
+        count); ``"numpy"``: vectorised twin drawing from ``rng`` in chunks;
+        ``"cupy"`` (chosen by ``"auto"`` when ``g``, ``H`` or ``Sigma`` is a
+        CuPy array): the NumPy twin's code on the GPU, normals from a CuPy
+        ``RandomState`` seeded from ``rng`` (reproducible on one device), in
+        blocks of 2**24 numbers. The backends use different random streams,
+        so they agree statistically, not bitwise. The result holds k summary
+        statistics and is the same NumPy dataclass on every backend.
 
     Returns
     -------
@@ -178,6 +184,10 @@ def nqm_optimal_lr(g, H, Sigma, batch_sizes, *, update="sgd", n_samples=100_000,
     >>> bool(np.all(np.abs(res.eta - np.array([0.5, 0.75])) < 4 * res.stderr))   # B / (B + 1)
     True
     """
+    gpu = wants_cupy(backend, g, H, Sigma)
+    if gpu:  # validate the O(n^2) model on the host; the O(N n) sampling runs on the device
+        resolve_backend(backend, g, H, Sigma, supported=("numpy", "numba", "cupy"))
+        g, H, Sigma = (to_host(a) if is_cupy_array(a) else a for a in (g, H, Sigma))
     g = gradient(g)
     n = g.shape[0]
     Hm = hessian(H, n)
@@ -186,7 +196,7 @@ def nqm_optimal_lr(g, H, Sigma, batch_sizes, *, update="sgd", n_samples=100_000,
     check_choice(update, "update", UPDATES)
     n_samples = check_int(n_samples, "n_samples", min_value=2)
     confidence = check_real(confidence, "confidence", low=0.0, high=1.0, low_open=True, high_open=True)
-    be = resolve_backend(backend, g)
+    be = "cupy" if gpu else resolve_backend(backend, g)
     gen = _rng(rng)
 
     kind = _kernels.SGD if update == "sgd" else _kernels.SIGN
@@ -205,7 +215,10 @@ def nqm_optimal_lr(g, H, Sigma, batch_sizes, *, update="sgd", n_samples=100_000,
         sd = np.sqrt(np.diag(S) / B)
         Lf = np.ascontiguousarray(F / math.sqrt(B)) if l_dense else empty
         Hf = Hm if h_dense else empty
-        if be == "numba":
+        if be == "cupy":
+            sums[j] = _nqm_sums_device(device_module(), n_samples, int(gen.integers(0, 2**32)), g, sd, Lf,
+                                       l_dense, hdiag, Hf, h_dense, kind, a0, b0)
+        elif be == "numba":
             n_chunks = -(-n_samples // _CHUNK)
             out = np.zeros((n_chunks, _kernels.N_STATS))
             seed = int(gen.integers(0, 2 ** 63))
@@ -226,6 +239,22 @@ def nqm_optimal_lr(g, H, Sigma, batch_sizes, *, update="sgd", n_samples=100_000,
                 done += m
             sums[j] = acc
     return _summarise(bs, sums, a0, b0, n_samples, update, confidence)
+
+
+def _nqm_sums_device(xp, n_samples, seed, g, sd, Lf, l_dense, hdiag, Hf, h_dense, kind, a0, b0):
+    """The N_STATS sums of one batch size on the device: blocks of normals, :func:`_kernels.nqm_sums_xp`."""
+    n = g.shape[0]
+    rs = xp.random.RandomState(seed)
+    dg, dsd, dLf, dh, dHf = (xp.asarray(a) for a in (g, sd, Lf, hdiag, Hf))
+    rows = max(1, min(n_samples, _GPU_BUFFER // n))
+    acc = xp.zeros(_kernels.N_STATS)
+    done = 0
+    while done < n_samples:
+        m = min(rows, n_samples - done)
+        Z = rs.standard_normal((m, n))
+        acc += _kernels.nqm_sums_xp(xp, Z, dg, dsd, dLf, l_dense, dh, dHf, h_dense, kind, a0, b0, overwrite=True)
+        done += m
+    return to_host(acc)
 
 
 def _summarise(bs, sums, a0, b0, n_samples, update, confidence):

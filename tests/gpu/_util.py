@@ -32,6 +32,10 @@ class FakeCupyArray:
         self.value = np.asarray(value if value is not None else np.ones((4, 2)))
         self.shape = self.value.shape
 
+    def get(self):
+        """Device-to-host copy, as ``cupy.ndarray.get``."""
+        return self.value.copy()
+
 
 FakeCupyArray.__module__ = "cupy._core.core"
 

@@ -35,7 +35,8 @@ def test_cases_run_quick_with_stand_in(monkeypatch):
     monkeypatch.setattr(rope_cupy, "apply_rope_fused", lambda xp, *a: rope_kernels.apply_rope_xp(xp, *a))
     monkeypatch.setattr(ssm_cupy, "cauchy_raw", ssm_cupy.cauchy_xp)
     expected = {"gpu.attention_causal_16k", "gpu.attention_causal_64k", "gpu.rope_1m_float32",
-                "gpu.rope_1m_float64", "gpu.cauchy_65536", "gpu.newton_schulz_8192"}
+                "gpu.rope_1m_float64", "gpu.cauchy_65536", "gpu.newton_schulz_8192",
+                "gpu.nqm_montecarlo"}
     assert expected <= set(cases)
     for name in sorted(cases):
         spec, rows, ok = _harness.run_case(name, quick=True)
