@@ -303,7 +303,7 @@ def _nqm_case():
     def setup(quick):
         from refimpl.scaling import nqm_optimal_lr, optimal_lr_sgd
 
-        n, N = (16, 20_000) if quick else (256, 1_000_000)
+        n, N = (16, 20_000) if quick else (256, 200_000)
         rng = np.random.default_rng(0)
         g = rng.standard_normal(n)
         A = rng.standard_normal((n, n)) / np.sqrt(n)
@@ -348,7 +348,7 @@ def _nqm_case():
 
             impls.append(Impl("torch CUDA Monte-Carlo (float64)", "peer", _sync_torch(torch, torch_mc)))
         return Spec(f"GPU scaling.nqm_optimal_lr, dense H and Sigma, n={n}, {N} samples x {len(bs)} batch sizes",
-                    impls, reference="closed form optimal_lr_sgd", rtol=2e-2 if quick else 5e-3,
+                    impls, reference="closed form optimal_lr_sgd", rtol=2e-2 if quick else 1e-2,
                     compare=_host_compare(),
                     notes=f"device: {_device_name()}; Monte-Carlo estimates agree with the closed form to their "
                           f"standard error (~1e-3 relative here), hence the loose rtol; independent random streams",
