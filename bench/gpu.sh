@@ -10,6 +10,7 @@
 # the end in any case. Output files:
 #   gpu-results.md   the table to paste into bench/RESULTS.md (device, date, versions)
 #   gpu-tests.txt    pytest -m gpu output       gpu-bench.txt / gpu-bench.json   the bench
+# Environment: PYTHON (default python3), OUT (results folder), REFIMPL_GPU_SKIP_INSTALL=1 (no pip).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
@@ -23,7 +24,9 @@ step() { echo; echo "=== [$(( $(date +%s) - start ))s] $*"; }
 record() { status+=("$1: $2"); }
 
 step "install: pip install -e .[gpu,test,peers] (skipped when everything already imports)"
-if "$PY" -c "import cupy, torch, pytest, hypothesis, numba, scipy, sympy" 2>/dev/null; then
+if [ -n "${REFIMPL_GPU_SKIP_INSTALL:-}" ]; then
+    record install "skipped (REFIMPL_GPU_SKIP_INSTALL set)"
+elif "$PY" -c "import cupy, torch, pytest, hypothesis, numba, scipy, sympy" 2>/dev/null; then
     timeout 60 "$PY" -m pip install -q --no-deps --no-build-isolation -e . \
         && record install "ok (dependencies present; refimpl installed editable)" \
         || record install "editable install failed; running from the source tree"
