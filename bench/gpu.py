@@ -348,11 +348,12 @@ def _nqm_case():
 
             impls.append(Impl("torch CUDA Monte-Carlo (float64)", "peer", _sync_torch(torch, torch_mc)))
         return Spec(f"GPU scaling.nqm_optimal_lr, dense H and Sigma, n={n}, {N} samples x {len(bs)} batch sizes",
-                    impls, reference="closed form optimal_lr_sgd", rtol=2e-2 if quick else 1e-2,
+                    impls, reference="closed form optimal_lr_sgd", rtol=2e-2 if quick else 1e-3,
                     compare=_host_compare(),
                     notes=f"device: {_device_name()}; Monte-Carlo estimates agree with the closed form to their "
-                          f"standard error (~1e-3 relative here), hence the loose rtol; independent random streams",
-                    reps=None if quick else 3)
+                          f"standard error (~1e-4 of max eta here; measured on CPU: errors <= 4e-5), hence "
+                          f"rtol 1e-3; independent random streams",
+                    reps=None if quick else 2)
     return setup
 
 
