@@ -673,7 +673,7 @@ def dplr_scan(Lambda, P, Q, B, C, dt, u):
 
 
 # ----------------------------------------------------------------------------- S4D
-def kernel_diag(Lambda, B, C, dt, L, method="zoh", half=False):
+def kernel_diag(Lambda, B, C, dt, L, method="zoh", half=False, *, backend="auto"):
     r"""S4D kernel of a diagonal system by a Vandermonde product.
 
     .. math::
@@ -697,6 +697,10 @@ def kernel_diag(Lambda, B, C, dt, L, method="zoh", half=False):
         ``False``: ``Lambda`` lists every eigenvalue, the complex sum is
         returned. ``True``: one member per conjugate pair, and
         :math:`2\,\mathrm{Re}` of the sum is returned (s4 ``SSMKernelDiag``).
+    backend : {"auto", "numpy", "cupy"}, optional
+        ``"cupy"`` (chosen by ``"auto"`` when ``Lambda``, ``B`` or ``C`` is a
+        CuPy array): the O(N) discretisation on the host, the N x L
+        Vandermonde product on the GPU (the same code); returns a CuPy array.
 
     Returns
     -------
@@ -724,6 +728,11 @@ def kernel_diag(Lambda, B, C, dt, L, method="zoh", half=False):
     >>> bool(np.allclose(K, (1 - np.exp(-0.5)) * np.exp(-0.5 * np.arange(3))))
     True
     """
+    resolve_backend(backend, Lambda, B, C, supported=("numpy", "cupy"))
+    gpu = wants_cupy(backend, Lambda, B, C)
+    if gpu:  # O(N) parameters on the host, the O(N L) Vandermonde product on the device
+        Lambda, B, C = (to_host(a) if is_cupy_array(a) else a for a in (Lambda, B, C))
+    xp = device_module() if gpu else np
     Lambda = _vec(Lambda, "Lambda").astype(np.complex128)
     N = Lambda.shape[0]
     B = _vec(B, "B", N).astype(np.complex128)
@@ -744,17 +753,19 @@ def kernel_diag(Lambda, B, C, dt, L, method="zoh", half=False):
         Bb = dt * B / den
         with np.errstate(divide="ignore"):
             logA = np.log(Ab)  # -inf where Ab = 0: then only K_0 gets that term
-    coef = C * Bb
-    j = np.arange(L, dtype=np.float64)
-    K = np.zeros(L, dtype=np.complex128)
+    coef = xp.asarray(C * Bb)
+    zero_pole = xp.asarray(np.isneginf(logA.real))[:, None]  # Ab_n = 0 (bilinear): only K_0 gets that term
+    logA = xp.asarray(logA)
+    j = xp.arange(L, dtype=xp.float64)
+    K = xp.zeros(L, dtype=xp.complex128)
     step = max(1, (1 << 22) // max(N, 1))  # bound the N x chunk Vandermonde block
     for s0 in range(0, L, step):
         jj = j[s0:s0 + step]
         with np.errstate(invalid="ignore"):
-            Vm = np.exp(logA[:, None] * jj[None, :])
+            Vm = xp.exp(logA[:, None] * jj[None, :])
         if method == "bilinear":
-            Vm[:, jj == 0] = 1.0
-            Vm[np.isneginf(logA.real)[:, None] & (jj[None, :] > 0)] = 0.0
+            Vm = xp.where((jj == 0)[None, :], 1.0, Vm)
+            Vm = xp.where(zero_pole & (jj > 0)[None, :], 0.0, Vm)
         K[s0:s0 + step] = coef @ Vm
     return 2.0 * K.real if half else K
 

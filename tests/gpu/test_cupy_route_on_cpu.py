@@ -72,3 +72,31 @@ def test_kernel_dplr(numpy_as_cupy, half, rank):
         ref = kernel_dplr(Lam, P, P, B, Ct, 0.05, L, half=half, backend="numpy")
         assert got.shape == ref.shape == (L,)
         assert np.max(np.abs(got - ref)) <= 1e-13 * np.max(np.abs(ref))
+
+
+@pytest.mark.parametrize("method", ["zoh", "bilinear"])
+@pytest.mark.parametrize("half", [False, True])
+def test_kernel_diag(numpy_as_cupy, method, half):
+    from refimpl.ssm import kernel_diag
+
+    N = 16
+    Lam = -0.5 + 1j * np.pi * np.arange(N)
+    if method == "bilinear":
+        Lam[3] = -2.0 / 0.1  # Ab = 0 there: only K_0 gets that term
+    rng = np.random.default_rng(5)
+    B, C = rng.standard_normal(N) + 0j, rng.standard_normal(N) + 1j * rng.standard_normal(N)
+    got = kernel_diag(Lam, B, C, 0.1, 300, method, half, backend="cupy")
+    ref = kernel_diag(Lam, B, C, 0.1, 300, method, half, backend="numpy")
+    assert np.array_equal(got, ref)  # the same code on the same arrays
+
+
+def test_kernel_diag_backend_names(monkeypatch):
+    import refimpl._backend as backend
+    from refimpl import BackendUnavailableError
+    from refimpl.ssm import kernel_diag
+
+    monkeypatch.setattr(backend, "cupy_or_none", lambda: None)
+    with pytest.raises(BackendUnavailableError, match="CuPy"):
+        kernel_diag([-1.0], [1.0], [1.0], 0.1, 4, backend="cupy")
+    with pytest.raises(ValueError, match="'backend'"):
+        kernel_diag([-1.0], [1.0], [1.0], 0.1, 4, backend="numba")

@@ -54,3 +54,17 @@ def test_kernel_dplr_cupy_matches_numpy(cp, half, L):
     got = kernel_dplr(cp.asarray(Lam), cp.asarray(P), cp.asarray(P), cp.asarray(B), cp.asarray(Ct), 0.01, L,
                       half=half)
     assert np.max(np.abs(host(got) - ref)) <= 1e-12 * np.max(np.abs(ref))
+
+
+@pytest.mark.parametrize("method", ["zoh", "bilinear"])
+@pytest.mark.parametrize("half", [False, True])
+def test_kernel_diag_cupy_matches_numpy(cp, method, half):
+    from refimpl.ssm import kernel_diag
+
+    N = 64
+    Lam = -0.5 + 1j * np.pi * np.arange(N)
+    rng = np.random.default_rng(6)
+    B, C = rng.standard_normal(N) + 0j, rng.standard_normal(N) + 1j * rng.standard_normal(N)
+    ref = kernel_diag(Lam, B, C, 0.01, 5000, method, half, backend="numpy")
+    got = kernel_diag(cp.asarray(Lam), cp.asarray(B), cp.asarray(C), 0.01, 5000, method, half)
+    assert np.max(np.abs(host(got) - ref)) <= 1e-12 * np.max(np.abs(ref))
