@@ -18,7 +18,7 @@ import numpy as np
 from .._numba import njit, prange
 
 
-@njit(parallel=True, nogil=True, fastmath=False, error_model="numpy")
+@njit(cache=True, parallel=True, nogil=True, fastmath=False, error_model="numpy")
 def cauchy_nb(v, z, w, conj, out):
     """out[h, l] = sum_n v[h, n] / (z[l] - w[h, n])  (+ conj(v)/(z - conj(w)) if conj).
 
