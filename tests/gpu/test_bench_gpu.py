@@ -9,6 +9,17 @@ from bench import _harness
 from ._util import NumpyAsCupy as FakeCupy
 
 
+@pytest.fixture(autouse=True)
+def _restore_bench_gpu():
+    """Reloading bench.gpu rebinds its globals (cp, the case closures): put the originals back afterwards."""
+    import bench.gpu as gpu
+
+    saved = dict(vars(gpu))
+    yield
+    vars(gpu).clear()
+    vars(gpu).update(saved)
+
+
 def _load_gpu_bench(monkeypatch, cp):
     import refimpl._backend as backend
 
