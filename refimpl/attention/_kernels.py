@@ -1,0 +1,269 @@
+r"""numba kernels of refimpl.attention and their NumPy twins (no validation here).
+
+``attention_nb`` is a streaming ("flash") attention: queries are processed in
+tiles of ``BQ`` rows, keys/values in tiles of ``BK`` rows, and each query row
+keeps a running maximum ``m``, a running normaliser ``l`` and an unnormalised
+accumulator ``acc`` (the online softmax of Milakov & Gimelshein,
+https://arxiv.org/abs/1805.02867). When a tile raises the maximum from ``m``
+to ``m'``, the previous ``l`` and ``acc`` are multiplied by
+``exp(m - m')``, so that at the end ``acc / l`` is exactly
+``softmax(s) @ v`` up to rounding. Memory is O((n_q + n_k) d) plus O(BQ BK)
+per thread: the n_q x n_k score matrix is never formed.
+
+``attention_np`` is the NumPy twin: it materialises the scores (O(n_q n_k)
+memory) and applies the ordinary max-subtracted softmax.
+
+The exponential inside the numba kernel is :func:`exp_nonpos_nb`, a
+vectorisable exp for arguments <= 0 (Cody-Waite reduction plus a degree-13
+Taylor polynomial); it is within 2 ulp of ``numpy.exp`` (tested), which lets
+LLVM vectorise the softmax tile. Arguments below -708 return 0.0 instead of a
+subnormal: relative to the tile's largest term, exactly 1.0, such a term is
+below 1e-307 and cannot change a float64 row sum.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from contextlib import nullcontext
+
+from .._numba import njit, prange
+
+try:  # BLAS threads inside numba threads oversubscribe the cores: pin BLAS to 1 thread
+    from threadpoolctl import threadpool_limits as _threadpool_limits
+except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+    _threadpool_limits = None
+
+#: Query and key tile sizes of the streaming kernel.
+BQ = 64
+BK = 256
+
+_LOG2E = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01  # fdlibm's split of log(2): hi has trailing zero bits
+_LN2_LO = 1.90821492927058770002e-10
+_EXP_CUT = -708.0
+
+
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+def exp_nonpos_nb(x, out, kbuf, n):
+    """out[c] = exp(x[c]) for c < n, x[c] <= 0 (or -inf); 0.0 below -708. Vectorisable."""
+    for c in range(n):
+        xv = x[c]
+        if xv < _EXP_CUT:  # also -inf
+            xv = _EXP_CUT
+        kf = np.floor(xv * _LOG2E + 0.5)
+        r = (xv - kf * _LN2_HI) - kf * _LN2_LO  # |r| <= 0.35, r computed almost exactly
+        # exp(r) by Taylor to degree 13 (remainder < 1e-18), Horner form
+        p = 1.0 / 6227020800.0
+        p = p * r + 1.0 / 479001600.0
+        p = p * r + 1.0 / 39916800.0
+        p = p * r + 1.0 / 3628800.0
+        p = p * r + 1.0 / 362880.0
+        p = p * r + 1.0 / 40320.0
+        p = p * r + 1.0 / 5040.0
+        p = p * r + 1.0 / 720.0
+        p = p * r + 1.0 / 120.0
+        p = p * r + 1.0 / 24.0
+        p = p * r + 1.0 / 6.0
+        p = p * r + 0.5
+        p = p * r + 1.0
+        p = p * r + 1.0
+        out[c] = p
+        kbuf[c] = (np.int64(kf) + 1023) << 52  # bit pattern of 2**kf (kf >= -1022 here)
+    scale = kbuf.view(np.float64)
+    for c in range(n):
+        if x[c] < _EXP_CUT:
+            out[c] = 0.0
+        else:
+            out[c] = out[c] * scale[c]
+
+
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+def _attention_block(q, k, v, scale, mask, has_mask, causal, off, b, i0, i1,
+                     qbuf, kbuf, vbuf, s, p, ibuf, pv, m, l, acc, out, lse):
+    """Stream all key tiles for the query rows i0..i1-1 of batch b."""
+    nq_t = i1 - i0
+    d = q.shape[2]
+    dv = v.shape[2]
+    nk = k.shape[1]
+    for r in range(nq_t):
+        m[r] = -np.inf
+        l[r] = 0.0
+        for c in range(dv):
+            acc[r, c] = 0.0
+        for c in range(d):
+            qbuf[r, c] = q[b, i0 + r, c]
+    for r in range(nq_t, BQ):
+        for c in range(d):
+            qbuf[r, c] = 0.0
+    jend = nk
+    if causal:
+        jend = min(nk, i1 - 1 + off + 1)  # last visible key of the last row, plus one
+    for j0 in range(0, jend, BK):
+        j1 = min(j0 + BK, jend)
+        nk_t = j1 - j0
+        for c in range(nk_t):
+            for t in range(d):
+                kbuf[c, t] = k[b, j0 + c, t]
+            for t in range(dv):
+                vbuf[c, t] = v[b, j0 + c, t]
+        if nk_t < BK:  # zero padding: padded scores are finite, padded weights are 0
+            for c in range(nk_t, BK):
+                for t in range(d):
+                    kbuf[c, t] = 0.0
+                for t in range(dv):
+                    vbuf[c, t] = 0.0
+                for r in range(BQ):
+                    p[r, c] = 0.0
+        sv = s
+        np.dot(qbuf, kbuf.T, sv)  # full (BQ, BK) tile; contiguous buffers for BLAS
+        for r in range(nq_t):
+            i = i0 + r
+            sr = scale[b, i]
+            lim = nk_t
+            if causal:
+                lim = min(nk_t, i + off + 1 - j0)  # keys j <= i + off are visible
+            row_max = -np.inf
+            for c in range(nk_t):
+                val = sv[r, c] * sr
+                if c >= lim:
+                    val = -np.inf
+                elif has_mask and not mask[b, i, j0 + c]:
+                    val = -np.inf
+                sv[r, c] = val
+                if val > row_max:
+                    row_max = val
+            new_m = max(m[r], row_max)
+            if new_m == -np.inf:  # nothing visible yet in this row
+                for c in range(nk_t):
+                    p[r, c] = 0.0
+                continue
+            for c in range(nk_t):
+                sv[r, c] = sv[r, c] - new_m
+            exp_nonpos_nb(sv[r], p[r], ibuf, nk_t)
+            tot = 0.0
+            for c in range(nk_t):
+                tot += p[r, c]
+            corr = 1.0
+            if m[r] != -np.inf and m[r] != new_m:
+                corr = np.exp(m[r] - new_m)
+            l[r] = l[r] * corr + tot
+            m[r] = new_m
+            if corr != 1.0:
+                for c in range(dv):
+                    acc[r, c] *= corr
+        np.dot(p, vbuf, pv)
+        for r in range(nq_t):
+            for c in range(dv):
+                acc[r, c] += pv[r, c]
+    for r in range(nq_t):
+        inv = 1.0 / l[r]
+        for c in range(dv):
+            out[b, i0 + r, c] = acc[r, c] * inv
+        lse[b, i0 + r] = m[r] + np.log(l[r])
+
+
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy", parallel=False)
+def _attention_serial(q, k, v, scale, mask, has_mask, causal, off, out, lse):
+    nb, nq, d = q.shape
+    dv = v.shape[2]
+    qbuf = np.empty((BQ, d))
+    kbuf = np.empty((BK, d))
+    vbuf = np.empty((BK, dv))
+    s = np.empty((BQ, BK))
+    p = np.zeros((BQ, BK))
+    ibuf = np.empty(BK, dtype=np.int64)
+    pv = np.empty((BQ, dv))
+    m = np.empty(BQ)
+    l = np.empty(BQ)
+    acc = np.empty((BQ, dv))
+    nblk = (nq + BQ - 1) // BQ
+    for t in range(nb * nblk):
+        b = t // nblk
+        i0 = (t % nblk) * BQ
+        i1 = min(i0 + BQ, nq)
+        _attention_block(q, k, v, scale, mask, has_mask, causal, off, b, i0, i1,
+                         qbuf, kbuf, vbuf, s, p, ibuf, pv, m, l, acc, out, lse)
+
+
+@njit(nogil=True, fastmath=False, error_model="numpy", parallel=True)
+def _attention_parallel(q, k, v, scale, mask, has_mask, causal, off, out, lse):
+    nb, nq, d = q.shape
+    dv = v.shape[2]
+    nblk = (nq + BQ - 1) // BQ
+    ntask = nb * nblk
+    for t in prange(ntask):
+        # zig-zag order: causal blocks late in the sequence cost more, so pair
+        # block u with block nblk-1-u to balance the static chunks of prange
+        b = t // nblk
+        u = t % nblk
+        if u % 2 == 0:
+            blk = u // 2
+        else:
+            blk = nblk - 1 - u // 2
+        i0 = blk * BQ
+        i1 = min(i0 + BQ, nq)
+        qbuf = np.empty((BQ, d))
+        kbuf = np.empty((BK, d))
+        vbuf = np.empty((BK, dv))
+        s = np.empty((BQ, BK))
+        p = np.zeros((BQ, BK))
+        ibuf = np.empty(BK, dtype=np.int64)
+        pv = np.empty((BQ, dv))
+        m = np.empty(BQ)
+        l = np.empty(BQ)
+        acc = np.empty((BQ, dv))
+        _attention_block(q, k, v, scale, mask, has_mask, causal, off, b, i0, i1,
+                         qbuf, kbuf, vbuf, s, p, ibuf, pv, m, l, acc, out, lse)
+
+
+def attention_nb(q, k, v, scale, mask, causal, off, *, parallel=None):
+    """Streaming attention. q (B, nq, d), k (B, nk, d), v (B, nk, dv), scale (B, nq),
+    mask (B, nq, nk) bool or None; causal: key j visible to query i iff j <= i + off.
+
+    Returns ``(out, lse)`` with ``lse`` the log-sum-exp of each row's scaled scores.
+    Every row must have at least one visible key (checked by the caller).
+    """
+    nb, nq, _ = q.shape
+    out = np.empty((nb, nq, v.shape[2]))
+    lse = np.empty((nb, nq))
+    has_mask = mask is not None
+    mk = mask if has_mask else np.ones((1, 1, 1), dtype=np.bool_)
+    if parallel is None:
+        parallel = nb * ((nq + BQ - 1) // BQ) > 1 and nq * k.shape[1] * q.shape[2] * nb > 1 << 22
+    fn = _attention_parallel if parallel else _attention_serial
+    ctx = _threadpool_limits(1, user_api="blas") if _threadpool_limits is not None else nullcontext()
+    with ctx:
+        fn(q, k, v, scale, mk, has_mask, bool(causal), int(off), out, lse)
+    return out, lse
+
+
+def scores_np(q, k, scale, mask, causal, off):
+    """Scaled scores with invisible entries set to -inf, materialised: (B, nq, nk)."""
+    s = np.matmul(q, np.swapaxes(k, -1, -2))
+    s *= scale[..., None]
+    if causal:
+        nq, nk = s.shape[-2:]
+        invisible = np.arange(nk)[None, :] > (np.arange(nq)[:, None] + off)
+        s[:, invisible] = -np.inf
+    if mask is not None:
+        np.putmask(s, ~mask, -np.inf)
+    return s
+
+
+def attention_np(q, k, v, scale, mask, causal, off, return_weights=False):
+    """NumPy twin of :func:`attention_nb`: materialise, max-subtract, exponentiate.
+
+    Returns ``(out, lse, weights)``; ``weights`` is None unless requested.
+    """
+    s = scores_np(q, k, scale, mask, causal, off)
+    m = np.max(s, axis=-1, keepdims=True)
+    s -= m
+    np.exp(s, out=s)
+    l = np.sum(s, axis=-1, keepdims=True)
+    out = np.matmul(s, v) / l
+    lse = (m + np.log(l))[..., 0]
+    w = None
+    if return_weights:
+        s /= l
+        w = s
+    return out, lse, w
