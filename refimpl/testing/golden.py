@@ -52,7 +52,7 @@ def write_npz(path, arrays):
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
         for key in arrays:
             buf = io.BytesIO()
-            np.lib.format.write_array(buf, np.ascontiguousarray(arrays[key]), allow_pickle=False)
+            np.lib.format.write_array(buf, np.asarray(arrays[key], order="C"), allow_pickle=False)  # keeps 0-d
             info = zipfile.ZipInfo(key + ".npy", date_time=_ZIP_DATE)
             info.compress_type = zipfile.ZIP_STORED
             info.external_attr = 0o644 << 16
@@ -116,7 +116,9 @@ def _encode_case(case, n_examples):
         "sha256": None,
         "function": case.qualname,
         "tolerances": {dt: {"rtol": r, "atol": a} for dt, (r, a) in case.tolerances.items()},
-        "tolerance_rule": "max|actual - expected| <= atol + rtol * max|expected|, per output",
+        "rule": case.rule,
+        "tolerance_rule": ("max|actual - expected| <= atol + rtol * max|expected|, per output"
+                           if case.rule == "normwise" else "|actual - expected| <= atol + rtol * |expected|, per element"),
         "keep_dtype": list(case.keep_dtype),
         "defaults": {k: v for k, v in case.keyword_defaults().items()
                      if v is None or isinstance(v, (bool, int, float, str))},

@@ -21,8 +21,9 @@ the refimpl function: arrays positionally, options by keyword.
 
 Comparison rule (shared with :func:`refimpl.testing.check_against`): for each
 output, ``max|actual - expected| <= atol + rtol * max|expected|`` (a
-norm-wise test in the max norm), with ``(rtol, atol)`` from the manifest for
-the dtype under test. At a dtype below float64 the inputs are first rounded to
+norm-wise test in the max norm; a case may instead declare the rule
+"elementwise", ``|actual - expected| <= atol + rtol |expected|`` everywhere),
+with ``(rtol, atol)`` from the manifest for the dtype under test. At a dtype below float64 the inputs are first rounded to
 that dtype (float64 -> float32 -> bfloat16 with round-to-nearest-even, as
 torch does), and the stored expected outputs for that dtype were computed in
 float64 from exactly those rounded inputs, so only the candidate's own
@@ -174,12 +175,20 @@ def _as_outputs(x):
     return tuple(x) if isinstance(x, (tuple, list)) else (x,)
 
 
-def compare_outputs(expected, actual, dtype, rtol, atol, *, check_dtype=True):
+RULES = ("normwise", "elementwise")
+
+
+def compare_outputs(expected, actual, dtype, rtol, atol, *, rule="normwise", check_dtype=True):
     """Compare a candidate's ``actual`` return value with the reference ``expected``.
 
     ``expected`` is the reference return value (one array or a tuple);
-    returns an :class:`Outcome`.
+    returns an :class:`Outcome`. ``rule="normwise"``: ``max|a - e| <= atol +
+    rtol max|e|`` per output; ``rule="elementwise"``: ``|a - e| <= atol +
+    rtol |e|`` for every element (for outputs spanning many orders of
+    magnitude, such as RoPE frequencies).
     """
+    if rule not in RULES:
+        raise GoldenError(f"parameter 'rule' must be one of {', '.join(RULES)}; got {rule!r}")
     exp = _as_outputs(expected)
     multi = isinstance(expected, (tuple, list))
     if multi and not isinstance(actual, (tuple, list)):
@@ -221,25 +230,40 @@ def compare_outputs(expected, actual, dtype, rtol, atol, *, check_dtype=True):
         aa = a_arr.astype(wide)
         if ea.size == 0:
             continue
-        scale = float(np.max(np.abs(ea)))
-        diff = np.abs(aa - ea)
-        err = float(np.max(diff)) if np.all(np.isfinite(aa)) else math.inf
-        allowed = atol + rtol * scale
-        rel = err / scale if scale > 0 else (0.0 if err == 0 else math.inf)
-        ratio = err / allowed if allowed > 0 else (0.0 if err == 0 else math.inf)
+        finite = bool(np.all(np.isfinite(aa)))
+        diff = np.abs(aa - ea) if finite else np.where(np.isfinite(aa), np.abs(aa - ea), np.inf)
+        err = float(np.max(diff))
+        mag = np.abs(ea)
+        if rule == "normwise":
+            scale = float(np.max(mag))
+            allowed_el = np.full(diff.shape, atol + rtol * scale)
+            rel = err / scale if scale > 0 else (0.0 if err == 0 else math.inf)
+        else:
+            allowed_el = atol + rtol * mag
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rel = float(np.max(np.where(mag > 0, diff / np.where(mag > 0, mag, 1.0),
+                                            np.where(diff > 0, np.inf, 0.0))))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios = np.where(allowed_el > 0, diff / np.where(allowed_el > 0, allowed_el, 1.0),
+                              np.where(diff > 0, np.inf, 0.0))
+        ratio = float(np.max(ratios))
         worst.max_abs = max(worst.max_abs, err)
         worst.max_rel = max(worst.max_rel, rel)
         worst.ratio = max(worst.ratio, ratio)
-        if not err <= allowed:
-            if math.isinf(err):
+        if not ratio <= 1.0:
+            if not finite:
                 idx = tuple(int(i) for i in np.argwhere(~np.isfinite(aa))[0])
                 why = f"non-finite value {aa[idx]} at index {idx}"
             else:
-                idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape)) if diff.ndim else ()
+                idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(ratios)), ratios.shape)) if ratios.ndim else ()
                 why = f"worst at index {idx}: actual {aa[idx]!r}, expected {ea[idx]!r}"
             worst.ok = False
-            worst.reason = (f"{label} out of tolerance: max abs error {err:.3e} > {allowed:.3e} "
-                            f"(= atol {atol:g} + rtol {rtol:g} * max|expected| {scale:.3e}); {why}")
+            if rule == "normwise":
+                bound = f"max abs error {err:.3e} > {atol + rtol * float(np.max(mag)):.3e} (= atol {atol:g} + rtol " \
+                        f"{rtol:g} * max|expected| {float(np.max(mag)):.3e})"
+            else:
+                bound = f"error exceeds atol {atol:g} + rtol {rtol:g} * |expected| elementwise (by a factor {ratio:.3g})"
+            worst.reason = f"{label} out of tolerance: {bound}; {why}"
             return worst
     return worst
 
@@ -488,7 +512,7 @@ def check_case(directory, name, candidate, *, dtype="float64", convert=None, fix
         except Exception as exc:  # noqa: BLE001 - the candidate's error is the finding
             out = Outcome(False, f"candidate raised {type(exc).__name__}: {exc}")
         else:
-            out = compare_outputs(ex.expected[dtype], actual, dtype, rtol, atol)
+            out = compare_outputs(ex.expected[dtype], actual, dtype, rtol, atol, rule=entry.get("rule", "normwise"))
         rep.max_abs = max(rep.max_abs, out.max_abs)
         rep.max_rel = max(rep.max_rel, out.max_rel)
         rep.ratio = max(rep.ratio, out.ratio)

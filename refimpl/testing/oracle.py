@@ -28,9 +28,11 @@ The keys of the returned dict are parameter names of the refimpl function;
 parameters without a default are passed positionally (in signature order),
 the others by keyword, to the reference and to the candidate alike.
 
-Tolerances are norm-wise: an output passes when
-``max|actual - expected| <= atol + rtol * max|expected|`` (see
-:mod:`refimpl.testing.golden_loader`, which holds the one comparison routine).
+Tolerances are norm-wise by default: an output passes when
+``max|actual - expected| <= atol + rtol * max|expected|``; a case may
+declare ``rule="elementwise"`` (``|actual - expected| <= atol + rtol
+|expected|`` everywhere). :mod:`refimpl.testing.golden_loader` holds the one
+comparison routine.
 """
 from __future__ import annotations
 
@@ -85,6 +87,17 @@ class Source:
             return self._record(label, self.defaults[label])
         return self._record(label, int(self._integer(label, low, high)))
 
+    def even(self, label, low, high):
+        """An even integer in ``[low, high]`` (head sizes); shrinks towards the smallest."""
+        if label in self.fixed:
+            v = int(self.fixed[label])
+            if v % 2:
+                raise ValueError(f"parameter 'fixed': {label}={v} must be even")
+            return self._record(label, v)
+        if self._soft(label, lambda v: isinstance(v, int) and v % 2 == 0 and low <= v <= high):
+            return self._record(label, self.defaults[label])
+        return self._record(label, 2 * int(self._integer(label, (low + 1) // 2, high // 2)))
+
     def real(self, label, low, high, *, log=False):
         """A float in ``[low, high]``; ``log=True`` draws log-uniformly (needs ``0 < low``)."""
         if label in self.fixed:
@@ -96,9 +109,17 @@ class Source:
             return self._record(label, float(min(max(math.exp(t), low), high)))
         return self._record(label, float(self._real(label, low, high)))
 
-    def choice(self, label, options):
-        """One of ``options`` (shrinks towards the first)."""
+    def choice(self, label, options, *, follows=None):
+        """One of ``options`` (shrinks towards the first).
+
+        ``follows`` names the function option this choice shapes (e.g. a
+        ``"scale_kind"`` choice that decides what ``scale`` will be): when that
+        option is held at its default, the first option is taken, so list the
+        kind that yields the default first.
+        """
         options = tuple(options)
+        if label not in self.fixed and follows is not None and follows in self.defaults:
+            return self._record(label, options[0])
         if label in self.fixed:
             v = self.fixed[label]
             if v not in options:
@@ -169,6 +190,14 @@ class _HypothesisSource(Source):
 # --------------------------------------------------------------------------- registry
 
 
+def _widen(v):
+    if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.dtype != np.float64:
+        return v.astype(np.float64)
+    if isinstance(v, np.ndarray) and v.dtype.kind == "c" and v.dtype != np.complex128:
+        return v.astype(np.complex128)
+    return v
+
+
 @dataclasses.dataclass(frozen=True)
 class OracleCase:
     """One registered oracle: see the module docstring."""
@@ -181,6 +210,7 @@ class OracleCase:
     keep_dtype: tuple = ()
     reference: object = None
     description: str = ""
+    rule: str = "normwise"
 
     @property
     def topic(self):
@@ -200,7 +230,8 @@ class OracleCase:
         if not isinstance(inputs, dict):
             raise TypeError(f"oracle {self.name!r}: the generator must return a dict, got {type(inputs).__name__}")
         params = inspect.signature(self.func).parameters
-        unknown = [k for k in inputs if k not in params]
+        var_kw = any(p.kind is p.VAR_KEYWORD for p in params.values())
+        unknown = [k for k in inputs if k not in params and not var_kw]
         if unknown:
             raise TypeError(f"oracle {self.name!r}: generated {unknown} which {self.qualname} does not take")
         args = [(n, inputs[n]) for n, p in params.items()
@@ -218,6 +249,9 @@ class OracleCase:
 
     def call_reference(self, args, kwargs):
         """The refimpl result for these inputs (the NumPy twin where the method has several backends)."""
+        # widen rounded inputs (exactly) so refimpl computes and returns float64
+        args = [(n, _widen(v)) for n, v in args]
+        kwargs = {k: _widen(v) for k, v in kwargs.items()}
         if self.reference is not None:
             return self.reference(*[v for _, v in args], **kwargs)
         extra = {"backend": "numpy"} if self.backends else {}
@@ -255,7 +289,7 @@ _ORACLES: dict[str, OracleCase] = {}
 _DISCOVERED = False
 
 
-def register_oracle(name, func, *, tolerances, backends=(), keep_dtype=(), reference=None):
+def register_oracle(name, func, *, tolerances, backends=(), keep_dtype=(), reference=None, rule="normwise"):
     """Decorator: register the input generator it decorates as oracle case ``name``.
 
     Parameters
@@ -274,7 +308,13 @@ def register_oracle(name, func, *, tolerances, backends=(), keep_dtype=(), refer
         Input names never rounded to the dtype under test.
     reference : callable, optional
         Computes the reference instead of ``func(..., backend="numpy")``.
+    rule : {"normwise", "elementwise"}
+        ``max|a - e| <= atol + rtol max|e|`` per output (default), or
+        ``|a - e| <= atol + rtol |e|`` per element (outputs spanning many
+        orders of magnitude).
     """
+    if rule not in _gl.RULES:
+        raise ValueError(f"parameter 'rule' must be one of {', '.join(_gl.RULES)}; got {rule!r}")
     if not isinstance(name, str) or "." not in name:
         raise ValueError(f"parameter 'name' must look like 'topic.method', got {name!r}")
     for dt, tol in tolerances.items():
@@ -287,7 +327,7 @@ def register_oracle(name, func, *, tolerances, backends=(), keep_dtype=(), refer
 
     def deco(generate):
         case = OracleCase(name, func, generate, {k: tuple(map(float, v)) for k, v in tolerances.items()},
-                          tuple(backends), tuple(keep_dtype), reference, inspect.getdoc(generate) or "")
+                          tuple(backends), tuple(keep_dtype), reference, inspect.getdoc(generate) or "", rule)
         old = _ORACLES.get(name)
         if old is not None and old.generate.__code__ is not generate.__code__:
             raise ValueError(f"oracle name {name!r} is registered twice")
@@ -427,7 +467,7 @@ def evaluate(case, args, kwargs, candidate, dtype, convert, rtol, atol, fixed=()
         actual = _gl.call_candidate(candidate, cargs, ckwargs, convert, fixed)
     except Exception as exc:  # noqa: BLE001 - the candidate's error is the finding
         return _gl.Outcome(False, f"candidate raised {type(exc).__name__}: {exc}"), cargs, ckwargs, expected
-    return _gl.compare_outputs(expected, actual, dtype, rtol, atol), cargs, ckwargs, expected
+    return _gl.compare_outputs(expected, actual, dtype, rtol, atol, rule=case.rule), cargs, ckwargs, expected
 
 
 def unaccepted_defaults(case, candidate, fixed=()):
@@ -449,9 +489,13 @@ def unaccepted_defaults(case, candidate, fixed=()):
 def _validate_fixed(case, fixed):
     if not fixed:
         return
-    src = RngSource(0)
-    args, kwargs = case.sample(src)
-    known = set(src.drawn) | {n for n, _ in args} | set(kwargs)
+    known = set()
+    for seed in range(32):  # conditional draws (a method's own parameters) need a few samples
+        src = RngSource([seed, 7], fixed)
+        args, kwargs = case.sample(src)
+        known |= set(src.drawn) | {n for n, _ in args} | set(kwargs)
+        if set(fixed) <= known:
+            return
     unknown = sorted(set(fixed) - known)
     if unknown:
         raise ValueError(f"parameter 'fixed': oracle {case.name!r} has no parameter {', '.join(map(repr, unknown))}; "
