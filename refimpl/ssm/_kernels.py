@@ -68,3 +68,110 @@ def legs_solve_np(v, lam):
         out[0] = s[0] / r[0]
         out[1:] = (s[1:] - s[:-1]) / r[1:]
     return out
+
+
+# ---------------------------------------------------------------------------
+# The step-size-free LegS recurrences (refimpl.ssm.memory.legs_recurrence).
+# Method codes: 0 bilinear (hippo-code), 1 su_bilinear, 2 forward_euler,
+# 3 backward_euler. Row 0 of ``out`` must hold the initial state; row k is the
+# state at t = k + 1 after consuming u_0..u_k. Per step (from t = k to k + 1,
+# input u_k), with r_n = sqrt(2n+1), B = r, and (Ax)_n = -r_n acc_n - (n+1) x_n:
+#   forward:   z = x + (A x + B u_k) / k
+#   implicit:  v = x + h (A x) + B (u_k / k);  (I - lam A) z = v
+#              bilinear h = 1/(2k), lam = 1/(2k); su_bilinear h = 1/(2k),
+#              lam = 1/(2(k+1)); backward h = 0, lam = 1/k
+# The implicit solve is the O(N) S-recursion of legs_solve written as
+# s_n = alpha_n s_{n-1} + beta_n v_n with alpha_n = (1 - lam n) g_n,
+# beta_n = r_n g_n, g_n = 1 / (1 + lam (n+1)), and z_n = (s_n - s_{n-1}) / r_n.
+# ---------------------------------------------------------------------------
+
+LEGS_METHOD_CODES = {"bilinear": 0, "su_bilinear": 1, "forward_euler": 2, "backward_euler": 3}
+
+
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+def legs_recurrence_nb(u, code, out):
+    """Fill rows 1..L-1 of ``out`` (L, N) from row 0 with the LegS rule ``code``. O(L N)."""
+    L, N = out.shape
+    r = np.empty(N)
+    for n in range(N):
+        r[n] = np.sqrt(2.0 * n + 1.0)
+    alpha = np.empty(N)
+    beta = np.empty(N)
+    for k in range(1, L):
+        kf = float(k)
+        x = out[k - 1]
+        z = out[k]
+        uk = u[k]
+        if code == 2:
+            acc = 0.0
+            for n in range(N):
+                xn = x[n]
+                ax = -r[n] * acc - (n + 1.0) * xn
+                acc += r[n] * xn
+                z[n] = xn + (ax + r[n] * uk) / kf
+            continue
+        if code == 0:
+            h = 0.5 / kf
+            lam = 0.5 / kf
+        elif code == 1:
+            h = 0.5 / kf
+            lam = 0.5 / (kf + 1.0)
+        else:
+            h = 0.0
+            lam = 1.0 / kf
+        for n in range(N):
+            g = 1.0 / (1.0 + lam * (n + 1.0))
+            alpha[n] = (1.0 - lam * n) * g
+            beta[n] = r[n] * g
+        ukk = uk / kf
+        acc = 0.0
+        s_prev = 0.0
+        for n in range(N):
+            xn = x[n]
+            ax = -r[n] * acc - (n + 1.0) * xn
+            acc += r[n] * xn
+            v = (xn + h * ax) + r[n] * ukk
+            s = alpha[n] * s_prev + beta[n] * v
+            z[n] = (s - s_prev) / r[n]
+            s_prev = s
+
+
+def legs_recurrence_np(u, code, out):
+    """NumPy twin of :func:`legs_recurrence_nb`: same operations, same order.
+
+    The products with ``A`` and the coefficients are vectorised; the
+    S-recursion of the solve is inherently serial and runs as a Python loop
+    over Python floats (IEEE double, like the kernel with fastmath off).
+    """
+    L, N = out.shape
+    nf = np.arange(N, dtype=np.float64)
+    r = np.sqrt(2.0 * nf + 1.0)
+    r_list = r.tolist()
+    for k in range(1, L):
+        kf = float(k)
+        x = out[k - 1]
+        uk = float(u[k])
+        prefix = np.zeros(N)
+        if N > 1:
+            prefix[1:] = np.cumsum(r * x)[:-1]
+        ax = -r * prefix - (nf + 1.0) * x
+        if code == 2:
+            out[k] = x + (ax + r * uk) / kf
+            continue
+        if code == 0:
+            h, lam = 0.5 / kf, 0.5 / kf
+        elif code == 1:
+            h, lam = 0.5 / kf, 0.5 / (kf + 1.0)
+        else:
+            h, lam = 0.0, 1.0 / kf
+        g = 1.0 / (1.0 + lam * (nf + 1.0))
+        alpha = ((1.0 - lam * nf) * g).tolist()
+        beta = (r * g).tolist()
+        v = ((x + h * ax) + r * (uk / kf)).tolist()
+        s_prev = 0.0
+        z = [0.0] * N
+        for n in range(N):
+            s = alpha[n] * s_prev + beta[n] * v[n]
+            z[n] = (s - s_prev) / r_list[n]
+            s_prev = s
+        out[k] = z
