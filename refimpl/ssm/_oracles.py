@@ -14,6 +14,11 @@ from ..testing.oracle import register_oracle
 from .discretization import discretize
 from .hippo import legs, legs_matvec, legs_solve
 
+try:  # the S4 kernels (refimpl.ssm.s4) may be absent on an older tree
+    from .s4 import cauchy, kernel_diag, kernel_dplr
+except ImportError:  # pragma: no cover
+    cauchy = kernel_diag = kernel_dplr = None
+
 _NORMALIZATIONS = ("paper", "su", "integer")
 
 
@@ -74,3 +79,80 @@ def _discretize(src):
     if method == "gbt":
         out["alpha"] = src.real("alpha", 0.0, 1.0)
     return out
+
+
+def _stable(src, label, n, max_imag=30.0):
+    """Complex eigenvalues with real part in [-1, -0.05] and imaginary part in [-max_imag, max_imag]."""
+    g = src.rng(label)
+    return -g.uniform(0.05, 1.0, n) + 1j * g.uniform(-max_imag, max_imag, n)
+
+
+if cauchy is not None:
+    @register_oracle("ssm.cauchy", cauchy, backends=("numpy", "numba"),
+                     tolerances={"float64": (1e-11, 0.0), "float32": (2e-4, 0.0)})
+    def _cauchy(src):
+        """r_l = sum_n v_n / (z_l - w_n) (+ the conjugate half with conj=True), v (N,) or (H, N)
+        complex normal, poles w with Re in [-1, -0.05], |Im| <= 30, nodes z on the imaginary
+        axis |Im| <= 40 (as S4's nodes g = 2/dt (1-omega)/(1+omega)), N, L in [1, 32], H in [1, 3].
+
+        Error <= (N' + 4) u sum_n |v_n/(z_l - w_n)| with N' <= 64 terms (refimpl's
+        docstring); for these inputs the sum is at most 20 max|r| (measured over
+        3000 examples), so float64 68 * 20 u = 3e-13 relative to max|r|: rtol 1e-11
+        leaves room for any summation order (a naive NumPy sum measures 6e-16).
+        float32: 68 * 20 * 6e-8 = 8e-5: rtol 2e-4 (naive complex64: 2.3e-7).
+        Dropping the conjugate half changes r by O(1).
+        """
+        N = src.integer("N", 1, 32)
+        L = src.integer("L", 1, 32)
+        H = src.integer("H", 1, 3) if src.boolean("channels") else None
+        shape = (N,) if H is None else (H, N)
+        return {"v": src.normal("v", shape, complex=True), "z": 1j * src.uniform("z", (L,), -40.0, 40.0),
+                "w": _stable(src, "w", N), "conj": src.choice("conj", (False, True))}
+
+    @register_oracle("ssm.kernel_diag", kernel_diag,
+                     tolerances={"float64": (1e-11, 0.0), "float32": (5e-4, 0.0)})
+    def _kernel_diag(src):
+        """S4D kernel K_j = sum_n C_n Bb_n lambdab_n^j, N in [1, 32], L in [1, 64], Lambda with
+        Re in [-1, -0.05], |Im| <= 30 (or S4D-Lin -1/2 + i pi n), B, C complex normal, dt
+        log-uniform in [1e-3, 0.1], ZOH or bilinear, full spectrum or half (2 Re).
+
+        Each power lambdab^j has relative error about j u |dt Lambda| + a few ulp
+        (refimpl's docstring), |dt Lambda| <= 3 here, so up to 64 * 3 u per term;
+        the N-term sum can cancel, sum_n |C_n Bb_n| / max|K| up to about 10 for
+        these sizes: float64 2e-12 (measured 1e-13): rtol 1e-11; float32
+        (u = 6e-8) 1.2e-4 (measured 6e-5 for a complex64 NumPy port with
+        repeated powers): rtol 5e-4.
+        """
+        N = src.integer("N", 1, 32)
+        if src.choice("Lambda_kind", ("random", "s4d_lin")) == "s4d_lin":
+            Lam = -0.5 + 1j * np.pi * np.arange(N)
+        else:
+            Lam = _stable(src, "Lambda", N)
+        return {"Lambda": Lam, "B": src.normal("B", (N,), complex=True), "C": src.normal("C", (N,), complex=True),
+                "dt": src.real("dt", 1e-3, 0.1, log=True), "L": src.integer("L", 1, 64),
+                "method": src.choice("method", ("zoh", "bilinear")), "half": src.choice("half", (False, True))}
+
+    @register_oracle("ssm.kernel_dplr", kernel_dplr, backends=("numpy", "numba"),
+                     tolerances={"float64": (1e-10, 0.0), "float32": (2e-3, 0.0)})
+    def _kernel_dplr(src):
+        """S4 kernel of A = diag(Lambda) - P Q^* (bilinear, Woodbury + Cauchy, inverse FFT),
+        N in [1, 16], rank 1 or 2, L in [1, 64], Lambda with Re in [-1, -0.05], |Im| <= 30,
+        P, Q complex normal times 0.3 (Q = P as in the HiPPO NPLR, or independent), B, Ct
+        complex normal, dt log-uniform in [1e-3, 0.1]; full spectrum or half (real kernel).
+
+        refimpl's stated accuracy is 1e-10 relative to max|K| against the dense
+        route (typical 1e-13; the dense route measures 7e-12 here): float64 rtol
+        1e-10. In float32 the Woodbury correction 1/(1 + k11), the C-tilde
+        solve and the inverse FFT each lose up to a condition number times u;
+        the dense route in complex64 measures 1.6e-4: rtol 2e-3.
+        """
+        N = src.integer("N", 1, 16)
+        r = src.integer("rank", 1, 2)
+        P = src.normal("P", (N, r), scale=0.3, complex=True)
+        Q = P if src.choice("Q_kind", ("equal_P", "independent")) == "equal_P" else src.normal(
+            "Q", (N, r), scale=0.3, complex=True)
+        if r == 1:
+            P, Q = P[:, 0], Q[:, 0]
+        return {"Lambda": _stable(src, "Lambda", N), "P": P, "Q": Q, "B": src.normal("B", (N,), complex=True),
+                "Ct": src.normal("Ct", (N,), complex=True), "dt": src.real("dt", 1e-3, 0.1, log=True),
+                "L": src.integer("L", 1, 64), "half": src.choice("half", (False, True))}
