@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-from refimpl.ssm import legs, legs_matvec, legs_solve
+from refimpl.ssm import legs, legs_matvec, legs_recurrence, legs_solve
 
 from ._harness import Impl, Spec, case, floor_copy, optional_torch
 
@@ -47,3 +47,50 @@ def legs_solve_case(quick):
     impls.append(floor_copy(2 * N * 8, f"floor: memcpy of v and out ({2 * N * 8 // 1024} KiB)"))
     return Spec(f"LegS (I - lam A) z = v, N={N}, lam={lam}, float64", impls,
                 reference="scipy solve_triangular dense", rtol=1e-11)
+
+
+@case("ssm.legs_recurrence")
+def legs_recurrence_case(quick):
+    """The LegS online memory, Su's bilinear rule: O(N) per step vs dense per-step solves."""
+    N, L = (16, 200) if quick else (256, 100_000)
+    method = "su_bilinear"
+    u = np.random.default_rng(2).standard_normal(L)
+    A, B = legs(N)
+    I = np.eye(N)
+    buf = np.empty((L, N))
+    M = np.empty((N, N))
+    Ax = np.empty(N)
+
+    def dense():
+        """Per step: x <- solve_triangular(I - A/(2(k+1)), (I + A/(2k)) x + B u_k / k), dense."""
+        out = np.empty((L, N))
+        x = np.zeros(N)
+        x[0] = u[0]
+        out[0] = x
+        for k in range(1, L):
+            np.multiply(A, -0.5 / (k + 1), out=M)
+            M[np.diag_indices(N)] += 1.0
+            np.matmul(A, x, out=Ax)
+            rhs = x + (0.5 / k) * Ax + B * (u[k] / k)
+            x = scipy.linalg.solve_triangular(M, rhs, lower=True, check_finite=False)
+            out[k] = x
+        return out
+
+    impls = [
+        Impl("refimpl numba O(N), out= buffer", "refimpl",
+             lambda: legs_recurrence(u, N, method, backend="numba", out=buf), jit=True),
+        Impl("refimpl numba O(N), new array", "refimpl", lambda: legs_recurrence(u, N, method, backend="numba")),
+        Impl("refimpl numpy twin", "refimpl", lambda: legs_recurrence(u, N, method, backend="numpy")),
+        Impl("scipy dense solve_triangular/step", "peer", dense),
+    ]
+    fill_buf = np.empty((L, N))
+
+    def stream_out():
+        fill_buf.fill(1.0)
+        return None
+
+    impls.append(Impl(f"floor: write (L, N) output ({L * N * 8 / 2**20:.0f} MiB)", "floor", stream_out))
+    return Spec(f"LegS memory legs_recurrence(u, N={N}, '{method}'), L={L} steps, float64", impls,
+                reference="scipy dense solve_triangular/step", rtol=1e-10,
+                notes="row k = state at t = k+1; the numba kernel fuses (I + A/2k) x, B u/k and the O(N) "
+                      "S-recursion solve in one pass per step")

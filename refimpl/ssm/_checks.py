@@ -47,3 +47,95 @@ def _legs_twins():
     err = float(np.max(np.abs(out - _kernels.legs_matvec_np(v))))
     _kernels.legs_solve_nb(v, 0.25, out)
     return max(err, float(np.max(np.abs(out - _kernels.legs_solve_np(v, 0.25)))))
+
+
+# --- issue 3: the other measures, the LegS memory, eigenvectors -------------------------------
+
+@register("ssm", "ssm.legs_recurrence_exact_vs_quadrature_N32_L600", tol=1e-12)
+def _legs_recurrence_exact_vs_projection():
+    """Exact log-ZOH recursion vs Gauss-Legendre projection of the same piecewise-constant signal."""
+    from .memory import legs_recurrence, project
+
+    rng = np.random.default_rng(4)
+    u = rng.standard_normal(600)
+    X = legs_recurrence(u, 32, "exact")
+    rows = np.unique(np.concatenate([np.arange(0, 600, 37), [1, 2, 3, 599]]))
+    P = project(u, 32, "legs", times=rows + 1.0)
+    return float(np.max(np.abs(X[rows] - P)) / np.max(np.abs(u)))
+
+
+@register("ssm", "ssm.legs_recurrence_O(N)_vs_dense_per_step", tol=1e-12)
+def _legs_recurrence_vs_dense():
+    """numba O(N) bilinear/su_bilinear/backward steps vs per-step scipy triangular solves; numba == twin."""
+    from .memory import legs_recurrence
+
+    rng = np.random.default_rng(5)
+    L, N = 200, 48
+    u = rng.standard_normal(L)
+    A, B = legs(N)
+    I = np.eye(N)
+    worst = 0.0
+    for method, lam_of, h_of in (("bilinear", lambda k: 0.5 / k, lambda k: 0.5 / k),
+                                 ("su_bilinear", lambda k: 0.5 / (k + 1), lambda k: 0.5 / k),
+                                 ("backward_euler", lambda k: 1.0 / k, lambda k: 0.0)):
+        X = legs_recurrence(u, N, method, backend="numba")
+        if not np.array_equal(X, legs_recurrence(u, N, method, backend="numpy")):
+            raise AssertionError(f"{method}: numba kernel and NumPy twin differ")
+        x = X[0].copy()
+        for k in range(1, L):
+            x = scipy.linalg.solve_triangular(I - lam_of(k) * A, (I + h_of(k) * A) @ x + B * u[k] / k, lower=True)
+            worst = max(worst, float(np.max(np.abs(X[k] - x)) / np.max(np.abs(x))))
+    return worst
+
+
+@register("ssm", "ssm.lagt_zoh_vs_quadrature", tol=1e-12)
+def _lagt_exact():
+    """The LagT ODE is exact: ZOH of lagt(N) equals the quadrature projection."""
+    from .discretization import discretize
+    from .hippo import lagt
+    from .memory import project
+
+    rng = np.random.default_rng(6)
+    L, N, dt = 150, 16, 0.2
+    u = rng.standard_normal(L)
+    Ab, Bb = discretize(*lagt(N), dt, "zoh")
+    x, X = np.zeros(N), []
+    for v in u:
+        x = Ab @ x + Bb * v
+        X.append(x)
+    return float(np.max(np.abs(np.array(X) - project(u, N, "lagt", dt=dt, times=dt * np.arange(1, L + 1)))))
+
+
+@register("ssm", "ssm.transition_fourier_vs_complex_fout", tol=1e-14)
+def _transition_fourier():
+    """s4-style real 'fourier'/'fourier2' = midpoint FouT (window 2 / 1) under the unitary complex-to-real map."""
+    from .hippo import fourier_complex_to_real, fout, transition
+
+    worst = 0.0
+    for measure, w in (("fourier", 2.0), ("fourier2", 1.0)):
+        N = 16
+        M = N // 2 - 1
+        U = fourier_complex_to_real(M)
+        A_c, B_c = fout(M, w, endpoint="midpoint")
+        keep = [0] + list(range(2, N))
+        A, B = transition(measure, N)
+        worst = max(worst, float(np.max(np.abs(A[np.ix_(keep, keep)] - U @ A_c @ U.conj().T)) / np.max(np.abs(A))),
+                    float(np.max(np.abs(B[keep] - U @ B_c))))
+    return worst
+
+
+@register("ssm", "ssm.legs_eigvec_recursion_vs_exact_closed_form_N24", tol=1e-14)
+def _legs_eigvec():
+    """S-recursion vs the (corrected) closed form in exact rationals; eigen-residual."""
+    from .memory import legs_eigvec
+
+    N = 24
+    A, _ = legs(N)
+    worst = 0.0
+    for lam in range(1, N + 1):
+        v = legs_eigvec(N, lam)
+        vc = legs_eigvec(N, lam, method="closed_form")
+        bound = np.abs(A) @ np.abs(v) + lam * np.abs(v)
+        worst = max(worst, float(np.max(np.abs(v - vc)) / np.max(np.abs(vc))),
+                    float(np.max(np.abs(-A @ v - lam * v) / (bound + 1e-300))))
+    return worst

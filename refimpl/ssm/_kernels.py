@@ -83,57 +83,120 @@ def legs_solve_np(v, lam):
 # The implicit solve is the O(N) S-recursion of legs_solve written as
 # s_n = alpha_n s_{n-1} + beta_n v_n with alpha_n = (1 - lam n) g_n,
 # beta_n = r_n g_n, g_n = 1 / (1 + lam (n+1)), and z_n = (s_n - s_{n-1}) / r_n.
+# Since c = 1/lam is an integer, alpha_n = (c - n) * (1/(c+n+1)) and
+# beta_n = (r_n c) * (1/(c+n+1)); the kernel reads 1/m from a table and
+# multiplies by 1/r_n, so its inner loops have no division.
 # ---------------------------------------------------------------------------
 
 LEGS_METHOD_CODES = {"bilinear": 0, "su_bilinear": 1, "forward_euler": 2, "backward_euler": 3}
 
 
 @njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+def _legs_step_coeffs_nb(code, k, r, inv, alpha, beta):
+    """h of the implicit rule ``code`` at step k, and alpha_n, beta_n of its S-recursion.
+
+    With c = 1/lam an integer (2k, 2k+2 or k), 1 + lam (n+1) = (c+n+1)/c, so
+    alpha_n = (c-n) / (c+n+1) and beta_n = r_n c / (c+n+1), computed with the
+    table inv[m] = 1/m (no division in the loop).
+    """
+    if code == 0:
+        c = 2 * k
+        h = 0.5 / k
+    elif code == 1:
+        c = 2 * k + 2
+        h = 0.5 / k
+    else:
+        c = k
+        h = 0.0
+    cf = float(c)
+    for n in range(r.shape[0]):
+        q = inv[c + n + 1]
+        alpha[n] = (cf - n) * q
+        beta[n] = (r[n] * cf) * q
+    return h
+
+
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
 def legs_recurrence_nb(u, code, out):
-    """Fill rows 1..L-1 of ``out`` (L, N) from row 0 with the LegS rule ``code``. O(L N)."""
+    """Fill rows 1..L-1 of ``out`` (L, N) from row 0 with the LegS rule ``code``. O(L N).
+
+    Implicit rules advance two steps per pass over n (a wavefront: element n
+    of step k+1 needs elements 0..n of step k), so the two serial
+    S-recursions overlap; each element is computed by exactly the same
+    operations as in a one-step pass, so the result does not depend on the
+    pairing (and equals the twin bitwise).
+    """
     L, N = out.shape
     r = np.empty(N)
+    rinv = np.empty(N)
     for n in range(N):
         r[n] = np.sqrt(2.0 * n + 1.0)
-    alpha = np.empty(N)
-    beta = np.empty(N)
-    for k in range(1, L):
-        kf = float(k)
-        x = out[k - 1]
-        z = out[k]
-        uk = u[k]
-        if code == 2:
+        rinv[n] = 1.0 / r[n]
+    if code == 2:
+        for k in range(1, L):
+            kf = float(k)
+            x = out[k - 1]
+            z = out[k]
+            uk = u[k]
             acc = 0.0
             for n in range(N):
                 xn = x[n]
                 ax = -r[n] * acc - (n + 1.0) * xn
                 acc += r[n] * xn
                 z[n] = xn + (ax + r[n] * uk) / kf
-            continue
-        if code == 0:
-            h = 0.5 / kf
-            lam = 0.5 / kf
-        elif code == 1:
-            h = 0.5 / kf
-            lam = 0.5 / (kf + 1.0)
+        return
+    inv = np.empty(2 * L + N + 4)
+    inv[0] = 0.0
+    for m in range(1, inv.shape[0]):
+        inv[m] = 1.0 / m
+    alpha1 = np.empty(N)
+    beta1 = np.empty(N)
+    alpha2 = np.empty(N)
+    beta2 = np.empty(N)
+    k = 1
+    while k < L:
+        kf = float(k)
+        h1 = _legs_step_coeffs_nb(code, k, r, inv, alpha1, beta1)
+        ukk1 = u[k] / kf
+        x = out[k - 1]
+        z1 = out[k]
+        if k + 1 < L:
+            kf2 = kf + 1.0
+            h2 = _legs_step_coeffs_nb(code, k + 1, r, inv, alpha2, beta2)
+            ukk2 = u[k + 1] / kf2
+            z2 = out[k + 1]
+            acc1 = 0.0
+            s1 = 0.0
+            acc2 = 0.0
+            s2 = 0.0
+            for n in range(N):
+                xn = x[n]
+                ax = -r[n] * acc1 - (n + 1.0) * xn
+                acc1 += r[n] * xn
+                v = (xn + h1 * ax) + r[n] * ukk1
+                s = alpha1[n] * s1 + beta1[n] * v
+                y = (s - s1) * rinv[n]
+                z1[n] = y
+                s1 = s
+                ax2 = -r[n] * acc2 - (n + 1.0) * y
+                acc2 += r[n] * y
+                v2 = (y + h2 * ax2) + r[n] * ukk2
+                t = alpha2[n] * s2 + beta2[n] * v2
+                z2[n] = (t - s2) * rinv[n]
+                s2 = t
+            k += 2
         else:
-            h = 0.0
-            lam = 1.0 / kf
-        for n in range(N):
-            g = 1.0 / (1.0 + lam * (n + 1.0))
-            alpha[n] = (1.0 - lam * n) * g
-            beta[n] = r[n] * g
-        ukk = uk / kf
-        acc = 0.0
-        s_prev = 0.0
-        for n in range(N):
-            xn = x[n]
-            ax = -r[n] * acc - (n + 1.0) * xn
-            acc += r[n] * xn
-            v = (xn + h * ax) + r[n] * ukk
-            s = alpha[n] * s_prev + beta[n] * v
-            z[n] = (s - s_prev) / r[n]
-            s_prev = s
+            acc1 = 0.0
+            s1 = 0.0
+            for n in range(N):
+                xn = x[n]
+                ax = -r[n] * acc1 - (n + 1.0) * xn
+                acc1 += r[n] * xn
+                v = (xn + h1 * ax) + r[n] * ukk1
+                s = alpha1[n] * s1 + beta1[n] * v
+                z1[n] = (s - s1) * rinv[n]
+                s1 = s
+            k += 1
 
 
 def legs_recurrence_np(u, code, out):
@@ -146,7 +209,7 @@ def legs_recurrence_np(u, code, out):
     L, N = out.shape
     nf = np.arange(N, dtype=np.float64)
     r = np.sqrt(2.0 * nf + 1.0)
-    r_list = r.tolist()
+    rinv_list = (1.0 / r).tolist()
     for k in range(1, L):
         kf = float(k)
         x = out[k - 1]
@@ -159,19 +222,19 @@ def legs_recurrence_np(u, code, out):
             out[k] = x + (ax + r * uk) / kf
             continue
         if code == 0:
-            h, lam = 0.5 / kf, 0.5 / kf
+            h, c = 0.5 / kf, 2 * k
         elif code == 1:
-            h, lam = 0.5 / kf, 0.5 / (kf + 1.0)
+            h, c = 0.5 / kf, 2 * k + 2
         else:
-            h, lam = 0.0, 1.0 / kf
-        g = 1.0 / (1.0 + lam * (nf + 1.0))
-        alpha = ((1.0 - lam * nf) * g).tolist()
-        beta = (r * g).tolist()
+            h, c = 0.0, k
+        q = 1.0 / np.arange(c + 1, c + N + 1, dtype=np.float64)  # 1/(c+n+1), lam = 1/c
+        alpha = ((float(c) - nf) * q).tolist()
+        beta = ((r * float(c)) * q).tolist()
         v = ((x + h * ax) + r * (uk / kf)).tolist()
         s_prev = 0.0
         z = [0.0] * N
         for n in range(N):
             s = alpha[n] * s_prev + beta[n] * v[n]
-            z[n] = (s - s_prev) / r_list[n]
+            z[n] = (s - s_prev) * rinv_list[n]
             s_prev = s
         out[k] = z

@@ -85,3 +85,50 @@ def test_complex_diagonal():
 def test_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         discretize(**kwargs)
+
+
+def test_global_orders_by_log_log_slope():
+    """Euler errors O(dt), bilinear O(dt^2) against the exact ZOH (slope of a log-log fit)."""
+    from derivations.discretization import order_slopes
+
+    _, errs, slopes = order_slopes()
+    assert abs(slopes["forward_euler"] - 1) < 0.1, slopes
+    assert abs(slopes["backward_euler"] - 1) < 0.1, slopes
+    assert abs(slopes["bilinear"] - 2) < 0.1, slopes
+    assert errs["bilinear"][-1] < 0.01 * errs["forward_euler"][-1]
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(re=st.floats(-1e3, -1e-6), im=st.floats(-1e3, 1e3), dt=st.floats(1e-4, 10.0))
+def test_bilinear_maps_left_half_plane_into_unit_disk(re, im, dt):
+    lam = complex(re, im)
+    Ab, _ = discretize([[lam]], [1.0], dt, "bilinear")
+    z = dt * lam
+    exact = (1 + z / 2) / (1 - z / 2)
+    assert abs(Ab[0, 0] - exact) <= 4 * np.finfo(float).eps * max(1.0, abs(exact))
+    # |1+z/2|^2 - |1-z/2|^2 = 2 Re z < 0, computed without cancellation
+    assert abs(1 + z / 2) < abs(1 - z / 2)
+    assert abs(Ab[0, 0]) < 1.0 or abs(Ab[0, 0]) - 1.0 <= 4 * np.finfo(float).eps
+
+
+@given(im=st.floats(-1e3, 1e3), dt=st.floats(1e-4, 10.0))
+def test_bilinear_maps_imaginary_axis_onto_unit_circle(im, dt):
+    Ab, _ = discretize([[1j * im]], [1.0], dt, "bilinear")
+    assert abs(abs(Ab[0, 0]) - 1.0) <= 4 * np.finfo(float).eps
+
+
+@settings(max_examples=30)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 8), dt=st.floats(1e-3, 5.0))
+def test_bilinear_of_stable_matrix_has_spectral_radius_below_one(seed, n, dt):
+    rng = np.random.default_rng(seed)
+    Q = rng.standard_normal((n, n))
+    A = Q - (np.max(np.linalg.eigvals(Q).real) + 0.1) * np.eye(n)  # spectrum in Re < -0.1
+    Ab, _ = discretize(A, np.ones(n), dt, "bilinear")
+    ev_c = np.linalg.eigvals(A)
+    # eigenvalues map one by one: mu = (1 + dt lam/2) / (1 - dt lam/2)
+    mu = np.sort_complex((1 + dt * ev_c / 2) / (1 - dt * ev_c / 2))
+    assert np.max(np.abs(mu)) < 1
+    np.testing.assert_allclose(np.sort_complex(np.linalg.eigvals(Ab)), mu, atol=1e-8 * max(1.0, np.abs(A).max()))
