@@ -73,6 +73,18 @@ def _apply_twins():
     rng = np.random.default_rng(6)
     th = inv_freq(32)
     worst = 0.0
+    saved = _kernels.PARALLEL_MIN_SIZE
+    try:
+        for threshold in (0, 1 << 60):  # the parallel and the serial row loop
+            _kernels.PARALLEL_MIN_SIZE = threshold
+            worst = max(worst, _twin_errors(rng, th))
+    finally:
+        _kernels.PARALLEL_MIN_SIZE = saved
+    return worst
+
+
+def _twin_errors(rng, th):
+    worst = 0.0
     for dtype in (np.float64, np.float32):
         x = rng.standard_normal((3, 4, 33, 40)).astype(dtype)
         pos = rng.uniform(0, 5000, 33)

@@ -144,8 +144,10 @@ def beta_digits(n, beta, ndigits, *, floor=True):
     --------
     >>> beta_digits(1749, 16, 3)  # numpy.base_repr(1749, 16) == '6D5'
     array([ 6., 13.,  5.])
-    >>> beta_digits(1749 / 2, 10, 3)  # PI halves the number: 874.5
+    >>> beta_digits(1749 / 2, 10, 3)  # PI halves the number: 874.5 (Su writes [8, 7, 4.5])
     array([8., 7., 4.])
+    >>> beta_digits(1749 / 2, 10, 3, floor=False)[-1]  # without the floor the last digit keeps 0.5
+    np.float64(4.5)
     """
     ndigits = check_int(ndigits, "ndigits", min_value=1)
     beta_v = check_real(beta, "beta", low=1.0, low_open=True)

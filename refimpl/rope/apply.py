@@ -30,7 +30,12 @@ def _as_positions(positions):
 
 
 def _position_rows(pos, lead):
-    """Flatten ``pos`` (broadcastable to ``lead``) to T rows such that row r of x uses pos[r % T]."""
+    """Map ``pos`` (broadcastable to ``lead``) to ``(table, rowmap)``.
+
+    Row r of x (flattened over ``lead``) uses ``table[rowmap[r]]``, or
+    ``table[r % len(table)]`` when ``rowmap`` is None (positions shared by all
+    leading batch axes, the common case: no index array is built).
+    """
     if pos.ndim > len(lead):
         raise ValueError(f"parameter 'positions' has shape {pos.shape}, which does not broadcast to "
                          f"x.shape[:-1] = {tuple(lead)}")
@@ -40,14 +45,16 @@ def _position_rows(pos, lead):
     except ValueError:
         raise ValueError(f"parameter 'positions' has shape {pos.shape}, which does not broadcast to "
                          f"x.shape[:-1] = {tuple(lead)}") from None
+    table = np.ascontiguousarray(pos.reshape(-1))
     # the smallest k with shape[:k] all ones and shape[k:] == lead[k:]: a periodic row map
     for k in range(len(lead) + 1):
         if all(s == 1 for s in shape[:k]) and tuple(shape[k:]) == tuple(lead[k:]):
-            return np.ascontiguousarray(pos.reshape(-1))
-    return np.ascontiguousarray(np.broadcast_to(pos.reshape(shape), tuple(lead)).reshape(-1))
+            return table, None
+    index = np.arange(table.shape[0], dtype=np.int64).reshape(shape)
+    return table, np.ascontiguousarray(np.broadcast_to(index, tuple(lead)).reshape(-1))
 
 
-def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, backend="auto"):
+def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, out=None, backend="auto"):
     r"""Rotate head vectors by RoPE: pair :math:`i` at position :math:`n` turns by :math:`n\theta_i`.
 
     .. math::
@@ -75,6 +82,9 @@ def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, backen
     layout : {"half", "interleaved"}
     attention_factor : float, optional
         Multiplies cos and sin (YaRN's mscale); logits scale by its square.
+    out : ndarray, optional
+        C-contiguous array of ``x``'s shape and output dtype to write into
+        (saves the allocation; must not overlap ``x``).
     backend : {"auto", "numba", "numpy"}
 
     Returns
@@ -116,7 +126,7 @@ def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, backen
     layout = check_choice(layout, "layout", LAYOUTS)
     xa = np.asarray(x)
     dtype = np.float32 if xa.dtype == np.float32 else np.float64
-    xa = as_array(xa, "x", dtype=dtype, min_ndim=2)
+    xa = as_array(xa, "x", dtype=dtype, min_ndim=2, finite=False)  # finiteness: checked by the kernel pass
     th = _check_inv_freq(inv_freq)
     d = xa.shape[-1]
     if 2 * th.shape[0] > d:
@@ -125,14 +135,25 @@ def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, backen
     pos = _as_positions(positions)
     scale = check_real(attention_factor, "attention_factor")
     lead = xa.shape[:-1]
-    rows = _position_rows(pos, lead)
+    table, rowmap = _position_rows(pos, lead)
     backend = resolve_backend(backend, xa)
     x2 = xa.reshape(-1, d)
-    out = np.empty_like(x2)
+    if out is None:
+        res = np.empty(xa.shape, dtype=dtype)
+    else:
+        if not isinstance(out, np.ndarray) or out.shape != xa.shape or out.dtype != dtype \
+                or not out.flags.c_contiguous or not out.flags.writeable:
+            raise ValueError(f"parameter 'out' must be a writeable C-contiguous {np.dtype(dtype).name} array of "
+                             f"shape {xa.shape}")
+        if np.may_share_memory(out, xa):
+            raise ValueError("parameter 'out' must not overlap x")
+        res = out
     if x2.shape[0]:
         fn = _kernels.apply_rope_nb if backend == "numba" else _kernels.apply_rope_np
-        fn(x2, rows, th, scale, layout == "half", out)
-    return out.reshape(xa.shape)
+        n_bad = fn(x2, table, th, scale, layout == "half", res.reshape(-1, d), rowmap)
+        if n_bad:
+            raise ValueError(f"parameter 'x' must be finite; {n_bad} row(s) contain NaN or Inf")
+    return res
 
 
 def layout_permutation(d):

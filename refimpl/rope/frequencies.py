@@ -382,10 +382,19 @@ def scaled_inv_freq(d, method, *, base=10000.0, factor=None, **params):
     ``refimpl/rope/_checks.py``).
     Conventions: ``original_max_position`` is transformers'
     ``original_max_position_embeddings`` (for ``dynamic_ntk``, its
-    ``max_position_embeddings``). transformers treats ``mscale=0`` as absent;
+    ``max_position_embeddings``). ``dynamic_ntk``'s ``seq_len`` is what
+    transformers passes: ``max(position_ids) + 1`` of the current call (its
+    ``dynamic_rope_update`` recomputes only when that grows past the cached
+    length, and resets below ``max_position_embeddings``); the base is
+    unchanged while ``seq_len <= original_max_position``. transformers treats ``mscale=0`` as absent;
     refimpl requires both positive. ``longrope`` takes the ``ext_factors``
     that transformers selects (``long_factor`` when ``seq_len >
     original_max_position``, else ``short_factor``).
+    Naming (ERRATA.md): ``ntk`` is bloc97's NTK-aware scaling (transformers,
+    jquesnelle/yarn); Su's base conversion of [1]_ (base :math:`bk`) is what
+    [2]_ calls NTK-RoPE-old, here ``ntk_old``. The YaRN ramps differ inside the
+    transition band (d=128, s=8, L=4096: transformers' :math:`\theta_{36}` is
+    2.30x the paper's); select the one your model was trained with.
     Derivations: ``derivations/rope_scaling.py``.
 
     References

@@ -115,7 +115,7 @@ def _qk(q, k, layout):
 
 
 def rerope_scores(q, k, inv_freq, window, factor=None, *, method="two_pass", layout="half"):
-    r"""Causal-free ReRoPE (``factor=None``) or Leaky ReRoPE logits :math:`a_{ij} = q_i^\top\mathcal R_{-\rho_{ij}}k_j`.
+    r"""ReRoPE (``factor=None``) or Leaky ReRoPE logits :math:`a_{ij} = q_i^\top\mathcal R_{-\rho_{ij}}k_j`.
 
     ``method="two_pass"`` is Su's computation [1]_: pass 1 is plain RoPE,
     :math:`a^{(1)}_{ij} = (\mathcal R_i q_i)^\top(\mathcal R_j k_j)`; pass 2 is
@@ -124,7 +124,8 @@ def rerope_scores(q, k, inv_freq, window, factor=None, *, method="two_pass", lay
     then :math:`a_{ij} = a^{(1)}_{ij}` where :math:`i - j < w`, else
     :math:`a^{(2)}_{ij}`. ``method="direct"`` evaluates the complex form
     :math:`\mathrm{Re}\sum_p z^q_{ip}\bar z^k_{jp} e^{\mathrm i\rho_{ij}\theta_p}`
-    with :math:`\rho` from :func:`relative_positions`. The two agree to
+    with :math:`\rho` from :func:`relative_positions` (O(L^2 d) time and
+    memory: a check route, not for long sequences). The two agree to
     rounding (tested to ``1e-12`` relative to :math:`\sum|q||k|`).
 
     Parameters

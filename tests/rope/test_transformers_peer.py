@@ -1,0 +1,134 @@
+"""refimpl.rope against HF transformers (v5): every rope init function it has, and apply_rotary_pos_emb.
+
+Tolerances: transformers builds inv_freq in float32; refimpl.rope._peer.float32_rtol
+derives the bound from its operations (exponent rounding ln(base) 2**-24, the blend
+roundings amplified by the factor for yarn/llama3). refimpl's float64 values are
+checked separately against the same formulas transcribed in float64, at 1e-12.
+"""
+import math
+
+import numpy as np
+import pytest
+
+from refimpl.rope import _peer, apply, inv_freq, scaled_inv_freq
+
+GRID = _peer.grid()
+METHODS = sorted({c["method"] for c in GRID})
+
+
+def _cases(method):
+    return [c for c in GRID if c["method"] == method]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_float64_values_match_the_transformers_formulas_in_float64(method):
+    """No peer needed: the formulas are transcribed element by element with math in float64."""
+    for case in _cases(method):
+        ours, af = _peer.refimpl_case(case)
+        ref, af_ref = _peer.formula_case(case)
+        assert np.max(np.abs(ours - ref) / ref) <= 1e-12, case
+        assert af == pytest.approx(af_ref, rel=1e-15, abs=0), case
+
+
+@pytest.mark.peer
+@pytest.mark.parametrize("method", METHODS)
+def test_inv_freq_and_attention_factor_match_transformers(method):
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    for case in _cases(method):
+        ours, af = _peer.refimpl_case(case)
+        theirs, af_t = _peer.hf_case(case)
+        assert ours.shape == theirs.shape == (case["dim"] // 2,), case
+        err = np.max(np.abs(ours - theirs) / theirs)
+        assert err <= _peer.float32_rtol(case), (case, err / _peer.EPS32)
+        # the attention factor is a Python float in transformers: same formula, same float64 rounding
+        assert af == pytest.approx(af_t, rel=2**-52, abs=0), case
+
+
+def test_grid_covers_the_issue():
+    assert {c["head_dim"] for c in GRID} == {64, 96, 128}
+    assert {c["partial"] for c in GRID} == {1.0, 0.5}
+    assert {c["factor"] for c in GRID} == {2.0, 4.0, 8.0, 16.0, 32.0}
+    assert len({c["L"] for c in GRID}) >= 3
+    assert set(METHODS) == {"linear", "dynamic_ntk", "yarn", "llama3", "longrope"}
+    yarn = _cases("yarn")
+    assert any("mscale" in c["params"] for c in yarn) and any(not c["params"] for c in yarn)
+
+
+def test_tolerance_is_far_below_a_real_difference():
+    """A wrong ramp (paper's vs transformers') is 1e5x the float32 tolerance: the peer test has teeth."""
+    case = dict(method="yarn", base=10000.0, factor=8.0, params={})
+    a = scaled_inv_freq(128, "yarn", factor=8.0, original_max_position=4096, ramp="rotations")[0]
+    b = scaled_inv_freq(128, "yarn", factor=8.0, original_max_position=4096, ramp="hf")[0]
+    assert np.max(np.abs(a - b) / b) > 1e4 * _peer.float32_rtol(case)
+
+
+@pytest.mark.peer
+@pytest.mark.parametrize("partial", [1.0, 0.5])
+def test_apply_matches_llama_apply_rotary_pos_emb(partial):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
+
+    rng = np.random.default_rng(11)
+    B, H, S, D = 2, 4, 33, 96
+    rot = int(D * partial)
+    th, af = scaled_inv_freq(rot, "yarn", factor=4.0, original_max_position=16, ramp="hf", mscale=0.707,
+                             mscale_all_dim=1.0)
+    q, k = rng.standard_normal((2, B, H, S, D))
+    pos = np.stack([np.arange(S), np.arange(S) + 100])  # per-batch positions, as position_ids
+    emb = np.concatenate([pos[..., None] * th] * 2, axis=-1)  # (B, S, rot): transformers' cat(freqs, freqs)
+    cos, sin = torch.from_numpy(np.cos(emb) * af), torch.from_numpy(np.sin(emb) * af)
+    qt, kt = torch.from_numpy(q), torch.from_numpy(k)
+    q_rot, k_rot = apply_rotary_pos_emb(qt[..., :rot], kt[..., :rot], cos, sin)
+    ref_q = torch.cat([q_rot, qt[..., rot:]], dim=-1).numpy()
+    ref_k = torch.cat([k_rot, kt[..., rot:]], dim=-1).numpy()
+    ours_q = apply(q, pos[:, None, :], th, "half", af)
+    ours_k = apply(k, pos[:, None, :], th, "half", af)
+    np.testing.assert_allclose(ours_q, ref_q, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ours_k, ref_k, rtol=0, atol=1e-12)
+
+
+@pytest.mark.peer
+def test_apply_interleaved_matches_gptj_rotation():
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from transformers.models.gptj.modeling_gptj import apply_rotary_pos_emb
+
+    rng = np.random.default_rng(12)
+    B, S, H, D = 2, 17, 3, 64
+    th = inv_freq(D)
+    x = rng.standard_normal((B, S, H, D))
+    pos = np.arange(S) * 7 + 3
+    ang = pos[:, None] * th
+    sin = torch.from_numpy(np.sin(ang))[None].expand(B, S, D // 2)
+    cos = torch.from_numpy(np.cos(ang))[None].expand(B, S, D // 2)
+    ref = apply_rotary_pos_emb(torch.from_numpy(x), sin, cos).numpy()
+    ours = np.swapaxes(apply(np.swapaxes(x, 1, 2), pos, th, "interleaved"), 1, 2)
+    np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-12)
+
+
+@pytest.mark.peer
+def test_transformers_llama_rotary_embedding_module_end_to_end():
+    """LlamaRotaryEmbedding (float32 cos/sin from its own inv_freq) vs refimpl in float64: float32 accuracy."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from transformers import LlamaConfig
+    from transformers.models.llama.modeling_llama import LlamaRotaryEmbedding, apply_rotary_pos_emb
+
+    cfg = LlamaConfig(head_dim=64, hidden_size=256, num_attention_heads=4, num_key_value_heads=4,
+                      max_position_embeddings=8192,
+                      rope_parameters={"rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0,
+                                       "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                                       "original_max_position_embeddings": 1024})
+    emb = LlamaRotaryEmbedding(cfg)
+    S = 64
+    x = torch.from_numpy(np.random.default_rng(13).standard_normal((1, 2, S, 64)).astype(np.float32))
+    pos = torch.arange(S)[None]
+    cos, sin = emb(x, pos)
+    ref, _ = apply_rotary_pos_emb(x, x, cos, sin)
+    th, af = scaled_inv_freq(64, "llama3", base=500000.0, factor=8.0, original_max_position=1024)
+    ours = apply(x.numpy().astype(np.float64), np.arange(S), th, "half", af)
+    # float32 angles: position * inv_freq rounded (|angle| eps32) plus cos/sin/product roundings
+    tol = (S * 2**-24 * 4 + 8 * 2**-24) * math.sqrt(2) * np.max(np.abs(x.numpy()))
+    assert np.max(np.abs(ours - ref.numpy())) <= tol
