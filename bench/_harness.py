@@ -49,6 +49,7 @@ class Spec:
     atol: float = 0.0
     compare: object = None  # optional fn(output) -> ndarray before comparison
     notes: str = ""
+    reps: int | None = None  # timed repetitions after the warm-up in a full run (None: the default policy)
 
 
 @dataclasses.dataclass
@@ -124,6 +125,8 @@ def run_case(name, quick=False):
     spec = CASES[name](quick)
     rows, outputs = [], {}
     kw = dict(min_time=0.02, max_reps=5, min_reps=1) if quick else {}
+    if spec.reps is not None and not quick:  # long cases (seconds per call) time fewer repetitions
+        kw = dict(min_time=0.0, max_reps=spec.reps, min_reps=spec.reps)
     for impl in spec.impls:
         first, med, reps, out = time_call(impl.fn, **kw)
         rows.append(Row(impl.label, impl.kind, med, first, reps))
@@ -162,8 +165,8 @@ def format_rows(rows):
            f"{'first call':>11} {'max rel err':>11}"
     lines = [head]
     for r in rows:
-        peer = "-" if r.vs_fastest_peer is None else f"{r.vs_fastest_peer:.2f}"
-        floor = "-" if r.vs_floor is None else f"{r.vs_floor:.2f}"
+        peer = "-" if r.vs_fastest_peer is None else f"{r.vs_fastest_peer:.3g}"
+        floor = "-" if r.vs_floor is None else f"{r.vs_floor:.3g}"
         err = "-" if r.max_rel_err is None else f"{r.max_rel_err:.1e}"
         lines.append(f"  {r.label:<34} {r.kind:<8} {_fmt_time(r.median_s):>10} {peer:>15} {floor:>9} "
                      f"{_fmt_time(r.first_call_s):>11} {err:>11}")

@@ -5,7 +5,8 @@ pieces :mod:`refimpl.testing` (assert_close, hypothesis strategies) and
 :mod:`refimpl.verify` (the registry behind ``refimpl verify``).
 """
 from ._backend import BackendUnavailableError, available_backends
+from ._validation import ArgumentTypeError
 
 __version__ = "0.1.0"
 
-__all__ = ["BackendUnavailableError", "__version__", "available_backends"]
+__all__ = ["ArgumentTypeError", "BackendUnavailableError", "__version__", "available_backends"]

@@ -13,6 +13,7 @@ import operator
 import numpy as np
 
 __all__ = [
+    "ArgumentTypeError",
     "as_array",
     "check_choice",
     "check_finite",
@@ -20,6 +21,14 @@ __all__ = [
     "check_real",
     "check_shape",
 ]
+
+
+class ArgumentTypeError(TypeError, ValueError):
+    """An argument of the wrong type (e.g. ``N=2.5`` where an integer is required).
+
+    It is both a ``TypeError`` and a ``ValueError``, so callers that catch
+    either (``pytest.raises(ValueError)`` for "bad N") see it.
+    """
 
 
 def _describe(value):
@@ -34,14 +43,14 @@ def check_int(value, name, *, min_value=None, max_value=None):
     outside ``[min_value, max_value]`` raise ``ValueError``.
     """
     if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"parameter '{name}' must be an integer, got bool {value!r}")
+        raise ArgumentTypeError(f"parameter '{name}' must be an integer, got bool {value!r}")
     if not isinstance(value, numbers.Integral):
         if isinstance(value, (numbers.Real, np.floating)):
-            raise TypeError(f"parameter '{name}' must be an integer, got {_describe(value)}")
+            raise ArgumentTypeError(f"parameter '{name}' must be an integer, got {_describe(value)}")
         try:
             value = operator.index(value)
         except TypeError:
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"parameter '{name}' must be an integer, got {type(value).__name__} {_describe(value)}"
             ) from None
     value = int(value)
@@ -58,7 +67,7 @@ def check_real(value, name, *, low=None, high=None, low_open=False, high_open=Fa
     ``low``/``high`` are inclusive unless ``low_open``/``high_open``.
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-        raise TypeError(f"parameter '{name}' must be a real number, got {type(value).__name__} {_describe(value)}")
+        raise ArgumentTypeError(f"parameter '{name}' must be a real number, got {type(value).__name__} {_describe(value)}")
     value = float(value)
     if not np.isfinite(value):
         raise ValueError(f"parameter '{name}' must be finite, got {value}")
@@ -122,11 +131,11 @@ def as_array(x, name, *, dtype=np.float64, ndim=None, min_ndim=None, shape=None,
     try:
         arr = np.asarray(x)
     except Exception as exc:  # pragma: no cover - exotic array-likes
-        raise TypeError(f"parameter '{name}' must be array-like: {exc}") from None
+        raise ArgumentTypeError(f"parameter '{name}' must be array-like: {exc}") from None
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
-        raise TypeError(f"parameter '{name}' must be a numeric array, got dtype {arr.dtype}")
+        raise ArgumentTypeError(f"parameter '{name}' must be a numeric array, got dtype {arr.dtype}")
     if np.iscomplexobj(arr) and not allow_complex:
-        raise TypeError(f"parameter '{name}' must be real, got complex dtype {arr.dtype}")
+        raise ArgumentTypeError(f"parameter '{name}' must be real, got complex dtype {arr.dtype}")
     target = np.complex128 if (allow_complex and np.iscomplexobj(arr)) else dtype
     arr = np.ascontiguousarray(arr, dtype=target)
     if ndim is not None and arr.ndim != ndim:

@@ -13,7 +13,7 @@ per thread: the n_q x n_k score matrix is never formed.
 ``attention_np`` is the NumPy twin: it materialises the scores (O(n_q n_k)
 memory) and applies the ordinary max-subtracted softmax.
 
-The exponential inside the numba kernel is :func:`exp_nonpos_nb`, a
+The exponential inside the numba kernel is :func:`exp_shifted_nb`, a
 vectorisable exp for arguments <= 0 (Cody-Waite reduction plus a degree-13
 Taylor polynomial); it is within 2 ulp of ``numpy.exp`` (tested), which lets
 LLVM vectorise the softmax tile. Arguments below -708 return 0.0 instead of a
@@ -34,7 +34,7 @@ except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
     _threadpool_limits = None
 
 #: Query and key tile sizes of the streaming kernel.
-BQ = 64
+BQ = 128
 BK = 256
 
 _LOG2E = 1.4426950408889634
@@ -44,15 +44,19 @@ _EXP_CUT = -708.0
 
 
 @njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
-def exp_nonpos_nb(x, out, kbuf, n):
-    """out[c] = exp(x[c]) for c < n, x[c] <= 0 (or -inf); 0.0 below -708. Vectorisable."""
+def exp_shifted_nb(x, shift, out, kbuf, n):
+    """out[c] = exp(x[c] - shift) for c < n, where x[c] - shift <= 0 (or -inf); 0.0 below -708.
+
+    Vectorisable (no libm call): Cody-Waite reduction x = k log 2 + r, exp(r) by
+    a degree-13 Taylor polynomial (remainder < 1e-18 for |r| <= log(2)/2), and
+    2**k assembled from its bit pattern.
+    """
     for c in range(n):
-        xv = x[c]
+        xv = x[c] - shift
         if xv < _EXP_CUT:  # also -inf
             xv = _EXP_CUT
         kf = np.floor(xv * _LOG2E + 0.5)
         r = (xv - kf * _LN2_HI) - kf * _LN2_LO  # |r| <= 0.35, r computed almost exactly
-        # exp(r) by Taylor to degree 13 (remainder < 1e-18), Horner form
         p = 1.0 / 6227020800.0
         p = p * r + 1.0 / 479001600.0
         p = p * r + 1.0 / 39916800.0
@@ -71,10 +75,16 @@ def exp_nonpos_nb(x, out, kbuf, n):
         kbuf[c] = (np.int64(kf) + 1023) << 52  # bit pattern of 2**kf (kf >= -1022 here)
     scale = kbuf.view(np.float64)
     for c in range(n):
-        if x[c] < _EXP_CUT:
+        if x[c] - shift < _EXP_CUT:
             out[c] = 0.0
         else:
             out[c] = out[c] * scale[c]
+
+
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+def exp_nonpos_nb(x, out, kbuf, n):
+    """out[c] = exp(x[c]) for c < n, x[c] <= 0 (or -inf); 0.0 below -708 (see exp_shifted_nb)."""
+    exp_shifted_nb(x, 0.0, out, kbuf, n)
 
 
 @njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
@@ -137,9 +147,7 @@ def _attention_block(q, k, v, scale, mask, has_mask, causal, off, b, i0, i1,
                 for c in range(nk_t):
                     p[r, c] = 0.0
                 continue
-            for c in range(nk_t):
-                sv[r, c] = sv[r, c] - new_m
-            exp_nonpos_nb(sv[r], p[r], ibuf, nk_t)
+            exp_shifted_nb(sv[r], new_m, p[r], ibuf, nk_t)
             tot = 0.0
             for c in range(nk_t):
                 tot += p[r, c]
@@ -185,7 +193,7 @@ def _attention_serial(q, k, v, scale, mask, has_mask, causal, off, out, lse):
                          qbuf, kbuf, vbuf, s, p, ibuf, pv, m, l, acc, out, lse)
 
 
-@njit(nogil=True, fastmath=False, error_model="numpy", parallel=True)
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy", parallel=True)
 def _attention_parallel(q, k, v, scale, mask, has_mask, causal, off, out, lse):
     nb, nq, d = q.shape
     dv = v.shape[2]

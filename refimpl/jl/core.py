@@ -154,7 +154,7 @@ def norm_tail_bound(n, eps):
 
     Examples
     --------
-    >>> float(norm_tail_bound(800, 0.1)) == 2 * np.exp(-1.0)
+    >>> norm_tail_bound(800, 0.5) == 2 * math.exp(-25.0)
     True
     """
     scalar = np.ndim(n) == 0 and np.ndim(eps) == 0
@@ -174,7 +174,7 @@ def inner_product_tail_bound(n, eps):
 
     Examples
     --------
-    >>> float(inner_product_tail_bound(800, 0.1)) == 4 * np.exp(-1.0)
+    >>> inner_product_tail_bound(800, 0.5) == 4 * math.exp(-25.0)
     True
     """
     scalar = np.ndim(n) == 0 and np.ndim(eps) == 0
@@ -381,6 +381,10 @@ def laplace_constants():
     -----
     Derived symbolically in ``derivations/jl.py``. Accuracy: each value is a
     few float64 operations, <= 4 ulp.
+    Errata (ERRATA.md): [E] prints the Gaussian constant as 1.67629, which is
+    :math:`\sqrt{\pi/1.11803}` from the rounded coefficient; the exact value
+    is 1.676283 (1.67628). [E] gives the limit coefficient as
+    :math:`\frac12\log\varphi` without its sign; ``slope`` is negative.
 
     Examples
     --------

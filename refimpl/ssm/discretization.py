@@ -86,6 +86,13 @@ def discretize(A, B, dt, method, *, alpha=None):
         non-finite, NaN/Inf entries, an unknown ``method``, ``alpha`` missing
         or outside [0, 1] for ``"gbt"``, or ``alpha`` given for another method.
 
+    References
+    ----------
+    .. [1] Su Jianlin, "重温SSM（二）：HiPPO的一些遗留问题", https://kexue.fm/archives/10137
+    .. [2] G. Zhang, T. Chen, X. Chen, "Performance recovery in digital implementation of
+           analogue systems", SIAM J. Control Optim. 45(6), 2007 (the GBT);
+           ``scipy.signal.cont2discrete``, https://docs.scipy.org/doc/scipy/reference/generated/scipy.signal.cont2discrete.html
+
     Examples
     --------
     >>> import numpy as np

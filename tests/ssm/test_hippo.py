@@ -122,7 +122,10 @@ def test_bad_n_value(bad):
 
 @pytest.mark.parametrize("bad", [2.5, 3.0, "4", None, True])
 def test_bad_n_type(bad):
+    # non-integer N is both a TypeError and a ValueError (refimpl.ArgumentTypeError)
     with pytest.raises(TypeError, match="'N'"):
+        legs(bad)
+    with pytest.raises(ValueError, match="'N'"):
         legs(bad)
 
 

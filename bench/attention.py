@@ -1,0 +1,135 @@
+"""Benchmarks of refimpl.attention: exact causal attention at long lengths.
+
+Causal attention, d = 64, float64, n = 4k, 16k, 64k: the numba streaming
+kernel vs the NumPy materialising twin (where its n x n scores fit) vs torch
+``scaled_dot_product_attention`` on CPU, against a GEMM floor: the 2 n^2 d
+flops that causal attention's two matrix products need (half of QK^T and half
+of PV), run as square 1024^3 float64 GEMMs, i.e. at this machine's measured
+GEMM rate.
+
+Peak memory: for each implementation, the first (warm-up) call is wrapped in
+a resource-based measurement of the whole process: the kernel's peak-RSS
+counter is reset (``/proc/self/clear_refs`` = 5, Linux >= 4.0) and the
+reported figure is ``VmHWM - VmRSS`` read from ``/proc/self/status`` around
+the call, i.e. the extra resident memory at the peak, counting NumPy, numba
+and torch allocations alike (tracemalloc would miss numba's and torch's).
+The inputs already exist before the call; the output (n x d) is included.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from refimpl.attention import attention
+
+from ._harness import Impl, Spec, case, optional_torch
+
+_GEMM = 1024
+
+
+def _status(field):
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak():
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _measured(label, fn, memory, spec_box):
+    """Wrap fn so that its first call records the extra peak RSS into memory[label]."""
+    state = {"done": False}
+
+    def wrapped():
+        if state["done"]:
+            return fn()
+        state["done"] = True
+        ok = _reset_peak()
+        base = _status("VmRSS")
+        out = fn()
+        peak = _status("VmHWM")
+        memory[label] = (peak - base) if (ok and base is not None and peak is not None) else None
+        spec = spec_box.get("spec")
+        if spec is not None:
+            parts = []
+            for k, v in memory.items():
+                parts.append(f"{k} {v / 2**20:.0f} MiB" if v is not None else f"{k} n/a")
+            spec.notes = spec_box["notes"] + " Extra peak RSS of the first call: " + "; ".join(parts) + "."
+        return out
+
+    return wrapped
+
+
+def _gemm_floor(n, d):
+    g = min(_GEMM, int(round((n * n * d) ** (1 / 3))))  # square GEMMs, 1024^3 at full sizes
+    count = max(1, round(n * n * d / g**3))  # count * 2 g^3 = 2 n^2 d flops
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((g, g))
+    b = rng.standard_normal((g, g))
+    c = np.empty((g, g))
+
+    def fn():
+        for _ in range(count):
+            np.matmul(a, b, out=c)
+        return None
+
+    label = f"floor: 2n^2d flops = {count}x GEMM {g}^3"
+    return Impl(label, "floor", fn)
+
+
+def _causal_case(n_full, n_quick, numpy_ok, reps=None):
+    def setup(quick):
+        n = n_quick if quick else n_full
+        d = 64
+        rng = np.random.default_rng(n)
+        q, k, v = (rng.standard_normal((n, d)) for _ in range(3))
+        attention(q[:300], k[:300], v[:300], causal=True, backend="numba")  # JIT / cache load outside timing
+        memory, box = {}, {}
+        impls = [Impl("refimpl numba streaming", "refimpl",
+                      _measured("numba", lambda: attention(q, k, v, causal=True, backend="numba"), memory, box),
+                      jit=True)]
+        if numpy_ok or quick:
+            impls.append(Impl("refimpl numpy materialising", "refimpl",
+                              _measured("numpy", lambda: attention(q, k, v, causal=True, backend="numpy"),
+                                        memory, box)))
+        torch = optional_torch()
+        ref = "refimpl numpy materialising" if (numpy_ok or quick) else "refimpl numba streaming"
+        notes = ""
+        if not (numpy_ok or quick):
+            notes = (f"NumPy materialising path and torch skipped: the n x n float64 scores alone need "
+                     f"{n * n * 8 / 2**30:.0f} GiB, and torch's float64 CPU SDPA materialises too "
+                     f"(about 24 n^2 bytes measured at n=16k, i.e. ~{24 * n * n / 2**30:.0f} GiB here).")
+            torch = None
+        if torch is not None:
+            F = torch.nn.functional
+            tq, tk, tv = (torch.from_numpy(a) for a in (q, k, v))
+            F.scaled_dot_product_attention(tq[:300], tk[:300], tv[:300], is_causal=True)
+            impls.append(Impl("torch SDPA CPU float64", "peer",
+                              _measured("torch", lambda: F.scaled_dot_product_attention(
+                                  tq, tk, tv, is_causal=True, scale=1 / math.sqrt(d)).numpy(), memory, box)))
+            ref = "torch SDPA CPU float64"
+        impls.append(_gemm_floor(n, d))
+        spec = Spec(f"causal attention n={n}, d={d}, float64 (one head)", impls, reference=ref, rtol=1e-12,
+                    notes=notes, reps=reps)
+        box["spec"] = spec
+        box["notes"] = notes
+        return spec
+
+    return setup
+
+
+case("attention.causal_4k")(_causal_case(4096, 128, True))
+case("attention.causal_16k")(_causal_case(16384, 256, True, reps=1))
+case("attention.causal_64k")(_causal_case(65536, 512, False, reps=1))

@@ -1,0 +1,353 @@
+"""refimpl.attention.core: softmax, entropy, attention, log-n scaling, published variants."""
+import math
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from refimpl.attention import (attention, entropy, entropy_decomposition, entropy_invariant_attention,
+                               entropy_lower_bound, entropy_vs_length, llama4_attention_scales, logn_factor,
+                               qwen_logn_factors, softmax, softmax_plus)
+from refimpl.testing import finite_arrays, seeds
+
+EPS = np.finfo(np.float64).eps
+BACKENDS = ("numba", "numpy")
+
+
+def naive_attention(q, k, v, scale, causal=False, mask=None):
+    """Row-by-row loop oracle (2-D inputs), bottom-right causal alignment."""
+    nq, nk = q.shape[0], k.shape[0]
+    out = np.empty((nq, v.shape[1]))
+    sc = np.broadcast_to(np.asarray(scale, float), (nq,))
+    for i in range(nq):
+        vis = np.ones(nk, bool)
+        if causal:
+            vis &= np.arange(nk) <= i + nk - nq
+        if mask is not None:
+            vis &= mask[i]
+        s = sc[i] * (k[vis] @ q[i])
+        w = np.exp(s - s.max())
+        out[i] = (w / w.sum()) @ v[vis]
+    return out
+
+
+def attn_tol(q, k, v, scale=None):
+    """Error budget: score rounding amplified by the softmax, plus the weighted sum (see attention Notes)."""
+    d = q.shape[-1]
+    sc = 1 / math.sqrt(d) if scale is None else np.max(np.abs(scale))
+    smax = sc * np.max(np.abs(q)) * np.max(np.abs(k)) * d
+    return (4 * (d + 8) * EPS * (1 + smax) + 4 * k.shape[-2] * EPS) * max(np.max(np.abs(v)), 1e-300)
+
+
+# ----------------------------------------------------------------------------- softmax / entropy
+@given(finite_arrays(st.tuples(st.integers(1, 5), st.integers(1, 40)), bound=50.0))
+def test_softmax_rows_sum_to_one_and_entropy_in_range(x):
+    p = softmax(x)
+    assert np.all(p >= 0)
+    np.testing.assert_allclose(p.sum(-1), 1.0, rtol=0, atol=4 * x.shape[-1] * EPS)
+    H = entropy(p)
+    n = x.shape[-1]
+    assert np.all(H >= 0) and np.all(H <= math.log(n) + 8 * n * EPS)
+
+
+def test_softmax_vs_mpmath_and_masking():
+    x = np.array([3.0, -1.25, 0.5, 700.0, 699.0])
+    mpmath.mp.dps = 40
+    e = [mpmath.exp(mpmath.mpf(v)) for v in x]
+    ref = np.array([float(t / mpmath.fsum(e)) for t in e])
+    np.testing.assert_allclose(softmax(x), ref, rtol=20 * EPS, atol=0)
+    assert np.array_equal(softmax([0.0, -np.inf, 0.0]), [0.5, 0.0, 0.5])
+    np.testing.assert_allclose(softmax(np.array([[1.0, 2.0], [3.0, 4.0]]), axis=0),
+                               [[1 / (1 + math.e**2), 1 / (1 + math.e**2)], [1 / (1 + math.e**-2)] * 2], rtol=1e-15)
+
+
+def test_entropy_zero_log_zero_and_uniform():
+    assert entropy([0.0, 1.0, 0.0]) == 0.0
+    assert entropy(np.full(8, 1 / 8)) == pytest.approx(math.log(8), rel=4 * EPS)
+
+
+@given(finite_arrays(st.tuples(st.integers(1, 4), st.integers(1, 30)), bound=20.0), st.floats(0.0, 5.0))
+def test_entropy_decomposition_identity_and_bounds(s, lam):
+    a, b, c = entropy_decomposition(s, lam)
+    H = entropy(softmax(lam * s))
+    scale = 1 + lam * np.max(np.abs(s))
+    n = s.shape[-1]
+    np.testing.assert_allclose(a + b - c, H, rtol=0, atol=1e-10 * scale)  # spec: identity to 1e-10
+    lb = entropy_lower_bound(s, lam)
+    assert np.all(lb <= H + 1e-12 * scale * n) and np.all(H <= math.log(n) + 1e-12 * n)
+
+
+@given(finite_arrays(st.just((20,)), bound=5.0), st.floats(0.01, 5.0), st.floats(0.01, 5.0))
+def test_entropy_nonincreasing_in_lambda_and_power_law(s, l1, l2):
+    lo, hi = min(l1, l2), max(l1, l2)
+    H = [float(sum(entropy_decomposition(s, lam)[:2]) - entropy_decomposition(s, lam)[2]) for lam in (lo, hi)]
+    assert H[1] <= H[0] + 1e-12
+    # softmax(t s) is softmax(s)^t renormalised
+    t = hi / lo
+    with np.errstate(divide="ignore"):
+        lp = t * np.log(softmax(lo * s))  # log of softmax(lo s)^t, kept in log space (no underflow)
+    pw = softmax(lp)  # renormalised power
+    np.testing.assert_allclose(pw, softmax(hi * s), rtol=0, atol=1e-12 * (1 + hi * np.max(np.abs(s))))
+
+
+# ----------------------------------------------------------------------------- attention
+@settings(max_examples=40)
+@given(seed=seeds(), nq=st.integers(1, 70), extra=st.integers(0, 300), d=st.integers(1, 20), dv=st.integers(1, 6),
+       causal=st.booleans(), heads=st.integers(1, 2))
+def test_attention_matches_naive_loop(seed, nq, extra, d, dv, causal, heads):
+    rng = np.random.default_rng(seed)
+    nk = nq + extra
+    q = rng.standard_normal((heads, nq, d)) * 2
+    k = rng.standard_normal((heads, nk, d)) * 2
+    v = rng.standard_normal((heads, nk, dv))
+    for be in BACKENDS:
+        out = attention(q, k, v, causal=causal, backend=be)
+        for h in range(heads):
+            ref = naive_attention(q[h], k[h], v[h], 1 / math.sqrt(d), causal)
+            assert np.max(np.abs(out[h] - ref)) <= attn_tol(q, k, v), be
+
+
+@settings(max_examples=30)
+@given(seed=seeds(), n=st.integers(1, 90), causal=st.booleans())
+def test_weights_rows_sum_to_one_and_reproduce_output(seed, n, causal):
+    rng = np.random.default_rng(seed)
+    q, k, v = (rng.standard_normal((n, 6)) for _ in range(3))
+    for be in BACKENDS:
+        out, w = attention(q, k, v, causal=causal, return_weights=True, backend=be)
+        np.testing.assert_allclose(w.sum(-1), 1.0, rtol=0, atol=4 * n * EPS)
+        if causal:
+            assert np.all(np.triu(w, 1) == 0)
+        H = entropy(w)
+        nvis = np.arange(1, n + 1) if causal else np.full(n, n)
+        assert np.all(H >= 0) and np.all(H <= np.log(nvis) + 8 * n * EPS)
+        np.testing.assert_allclose(w @ v, out, rtol=0, atol=attn_tol(q, k, v))
+
+
+def test_mask_per_query_scale_and_broadcasting(rng):
+    q = rng.standard_normal((3, 1, 40, 8))
+    k = rng.standard_normal((1, 2, 300, 8))
+    v = rng.standard_normal((1, 2, 300, 4))
+    mask = rng.random((40, 300)) < 0.5
+    mask[:, 7] = True
+    scale = rng.uniform(0.1, 1.0, size=40)
+    outs = [attention(q, k, v, scale=scale, mask=mask, causal=True, backend=be) for be in BACKENDS]
+    assert outs[0].shape == (3, 2, 40, 4)
+    for b in range(3):
+        for h in range(2):
+            ref = naive_attention(q[b, 0], k[0, h], v[0, h], scale, True, mask)
+            for o in outs:
+                assert np.max(np.abs(o[b, h] - ref)) <= attn_tol(q, k, v, scale)
+
+
+def test_causal_is_bottom_right_aligned(rng):
+    q = rng.standard_normal((3, 4))
+    k = rng.standard_normal((5, 4))
+    v = rng.standard_normal((5, 2))
+    out = attention(q, k, v, causal=True)
+    # query 0 sees keys 0..2, query 2 (the last) sees all 5 keys
+    np.testing.assert_allclose(out[0], attention(q[:1], k[:3], v[:3])[0], rtol=1e-14)
+    np.testing.assert_allclose(out[2], attention(q[2:], k, v)[0], rtol=1e-14)
+
+
+def test_fully_masked_row_raises(rng):
+    q, k, v = (rng.standard_normal((4, 3)) for _ in range(3))
+    mask = np.ones((4, 4), bool)
+    mask[2] = False
+    for be in BACKENDS:
+        with pytest.raises(ValueError, match="'mask'.*row 2"):
+            attention(q, k, v, mask=mask, backend=be)
+    with pytest.raises(ValueError, match="'causal'"):
+        attention(rng.standard_normal((5, 3)), k, v, causal=True)  # n_q > n_k: first query sees nothing
+    with pytest.raises(ValueError, match="'mask'"):  # causal and mask together leave row 0 empty
+        m = np.ones((4, 4), bool)
+        m[0, 0] = False
+        attention(q, k, v, mask=m, causal=True)
+
+
+def test_float32_input_computes_in_float64(rng):
+    q, k, v = (rng.standard_normal((10, 4)).astype(np.float32) for _ in range(3))
+    out = attention(q, k, v)
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out, attention(q.astype(float), k.astype(float), v.astype(float)), rtol=0, atol=0)
+
+
+def test_streaming_memory_is_linear_in_n():
+    """n = 8192 causal: the materialising path would need 512 MiB of scores; streaming stays O(n d)."""
+    path = "/proc/self/clear_refs"
+    try:
+        with open(path, "w") as fh:
+            fh.write("5")  # reset the peak-RSS counter (Linux >= 4.0)
+    except OSError:
+        pytest.skip("cannot reset the peak RSS counter here")
+    rng = np.random.default_rng(0)
+    n, d = 8192, 8
+    q, k, v = (rng.standard_normal((n, d)) for _ in range(3))
+    attention(q[:64], k[:64], v[:64], causal=True, backend="numba")  # JIT / cache load first
+
+    def hwm():
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM"):
+                    return int(line.split()[1]) * 1024
+        raise AssertionError("no VmHWM")
+
+    def rss():
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS"):
+                    return int(line.split()[1]) * 1024
+        raise AssertionError("no VmRSS")
+
+    with open(path, "w") as fh:
+        fh.write("5")
+    base = rss()
+    out = attention(q, k, v, causal=True, backend="numba")
+    extra = hwm() - base
+    assert extra < 64 * 2**20, f"streaming attention used {extra / 2**20:.0f} MiB extra"
+    assert out.shape == (n, d)
+
+
+# ----------------------------------------------------------------------------- log n
+def test_logn_factor_powers_of_two_exact():
+    for k in range(0, 31):
+        assert logn_factor(2**k) == k / 9
+    assert logn_factor(64) == 2 / 3 and logn_factor(1024) == 10 / 9 and logn_factor(4096) == 4 / 3
+    f = logn_factor(np.arange(2, 5000))
+    assert np.all(np.diff(f) > 0)
+    assert np.all(f[np.arange(2, 5000) < 512] < 1) and np.all(f[np.arange(2, 5000) > 512] > 1)
+    assert logn_factor(100, base=10) == pytest.approx(2.0, rel=2 * EPS)
+
+
+@given(seed=seeds(), d=st.integers(1, 16), causal=st.booleans())
+@settings(max_examples=10)
+def test_entropy_invariant_equals_plain_at_512(seed, d, causal):
+    rng = np.random.default_rng(seed)
+    q, k, v = (rng.standard_normal((512, d)) for _ in range(3))
+    for be in BACKENDS:
+        a = entropy_invariant_attention(q, k, v, causal=causal, backend=be)
+        assert np.array_equal(a, attention(q, k, v, causal=causal, backend=be))
+
+
+def test_entropy_invariant_global_and_per_query(rng):
+    q, k, v = (rng.standard_normal((2, 100, 8)) for _ in range(3))
+    g = entropy_invariant_attention(q, k, v)
+    np.testing.assert_allclose(g, attention(q, k, v, scale=math.log(100) / math.log(512) / math.sqrt(8)),
+                               rtol=0, atol=attn_tol(q, k, v))
+    pq = entropy_invariant_attention(q, k, v, causal=True, length="per_query", min_len=16)
+    n_i = np.maximum(np.arange(1, 101), 16)
+    ref = attention(q, k, v, causal=True, scale=np.log(n_i) / math.log(512) / math.sqrt(8))
+    np.testing.assert_allclose(pq, ref, rtol=0, atol=attn_tol(q, k, v))
+    # per_query with a padding mask counts the visible keys
+    mask = np.ones((100, 100), bool)
+    mask[:, 80:] = False
+    pm = entropy_invariant_attention(q, k, v, mask=mask, length="per_query")
+    ref = attention(q, k, v, mask=mask, scale=math.log(80) / math.log(512) / math.sqrt(8))
+    np.testing.assert_allclose(pm, ref, rtol=0, atol=attn_tol(q, k, v))
+
+
+# ----------------------------------------------------------------------------- published variants
+def test_qwen_logn_factors():
+    L = 8192
+    i = np.arange(1, 40000)
+    f = qwen_logn_factors(i, L)
+    assert np.all(f[i <= L] == 1.0)
+    np.testing.assert_allclose(f[i > L], np.log(i[i > L]) / np.log(L), rtol=2 * EPS)
+    assert qwen_logn_factors(L * L, L) == 2.0
+
+
+def test_llama4_attention_scales():
+    i = np.arange(0, 3 * 8192)
+    s = llama4_attention_scales(i)
+    assert np.all(s[i + 1 < 8192] == 1.0)
+    assert s[8191] == 1 + 0.1 * math.log(2)
+    assert s[2 * 8192 - 1] == pytest.approx(1 + 0.1 * math.log(3), rel=EPS)
+    assert np.all(np.diff(s) >= 0)
+
+
+def test_softmax_plus_floor_and_padding():
+    s = np.array([[1.0, 0.0, -1.0, 5.0]])
+    w = softmax_plus(s, 3)  # l = 3 < 16: factor log 16 / log 512 = 4/9
+    np.testing.assert_allclose(w, softmax(np.array([1.0, 0.0, -1.0, -np.inf]) * 4 / 9)[None], rtol=4 * EPS)
+    assert w[0, 3] == 0.0
+    s = np.random.default_rng(0).standard_normal((2, 40))
+    w = softmax_plus(s, np.array([40, 30]), min_len=16)
+    np.testing.assert_allclose(w[0], softmax(s[0] * math.log(40) / math.log(512)), rtol=8 * EPS)
+    np.testing.assert_allclose(w[1, :30], softmax(s[1, :30] * math.log(30) / math.log(512)), rtol=8 * EPS)
+
+
+# ----------------------------------------------------------------------------- experiment
+def test_entropy_vs_length_regimes():
+    conc = entropy_vs_length(4.0, n_queries=32, trials=1)
+    diff = entropy_vs_length(1.0, n_queries=32, trials=1)
+    i512 = list(conc.lengths).index(512)
+    assert conc.plain[i512] == conc.logn[i512]  # identical logits at n = base
+    assert np.all(np.diff(conc.plain) > 0)  # plain entropy rises steadily with n
+    assert conc.spread_logn < 0.3 * conc.spread_plain  # concentrated: log n flattens
+    assert diff.spread_logn > 0.6 * diff.spread_plain  # diffuse: it does not
+    # diffuse plain regime: H ~ log n - sigma^2/2 with sigma^2 ~ c^2 |q|^2/d ~ 1
+    np.testing.assert_allclose(diff.plain, np.log(diff.lengths) - 0.5, atol=0.15)
+
+
+# ----------------------------------------------------------------------------- bad input
+def _qkv(nq=4, nk=4, d=3, dv=2):
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((nq, d)), rng.standard_normal((nk, d)), rng.standard_normal((nk, dv))
+
+
+Q, K, V = _qkv()
+NANQ = Q.copy()
+NANQ[0, 0] = np.nan
+INFK = K.copy()
+INFK[1, 1] = np.inf
+
+
+@pytest.mark.parametrize("call, param", [
+    (lambda: attention(Q, K[:, :2], V), "'q' and 'k'"),
+    (lambda: attention(Q, K, V[:3]), "'k' and 'v'"),
+    (lambda: attention(Q[:0], K, V), "'q'"),
+    (lambda: attention(Q, K[:0], V[:0]), "'k'"),
+    (lambda: attention(NANQ, K, V), "'q'"),
+    (lambda: attention(Q, INFK, V), "'k'"),
+    (lambda: attention(Q, K, V, scale=np.nan), "'scale'"),
+    (lambda: attention(Q, K, V, scale=np.ones(3)), "'scale'"),
+    (lambda: attention(Q, K, V, mask=np.ones((3, 4), bool)), "'mask'"),
+    (lambda: attention(Q, K, V, backend="cuda"), "'backend'"),
+    (lambda: attention(np.ones((2, 4, 3)), np.ones((3, 4, 3)), np.ones((3, 4, 2))), "'q', 'k', 'v'"),
+    (lambda: softmax([]), "'x'"),
+    (lambda: softmax([np.nan, 1.0]), "'x'"),
+    (lambda: softmax([np.inf, 1.0]), "'x'"),
+    (lambda: softmax([-np.inf, -np.inf]), "'x'"),
+    (lambda: softmax([1.0], axis=3), "'axis'"),
+    (lambda: entropy([-0.1, 1.1]), "'p'"),
+    (lambda: entropy([]), "'p'"),
+    (lambda: logn_factor(100, base=1.0), "'base'"),
+    (lambda: logn_factor(100, base=0.5), "'base'"),
+    (lambda: logn_factor(0), "'n'"),
+    (lambda: logn_factor(np.nan), "'n'"),
+    (lambda: entropy_invariant_attention(Q, K, V, base=1), "'base'"),
+    (lambda: entropy_invariant_attention(Q, K, V, length="local"), "'length'"),
+    (lambda: entropy_invariant_attention(Q, K, V, min_len=0), "'min_len'"),
+    (lambda: entropy_lower_bound([1.0, 2.0], -1.0), "'lam'"),
+    (lambda: entropy_decomposition([1.0, np.inf], 1.0), "'s'"),
+    (lambda: entropy_decomposition(np.ones((2, 3)), np.ones(3)), "'lam'"),
+    (lambda: qwen_logn_factors([0, 1], 8192), "'positions'"),
+    (lambda: qwen_logn_factors([1, 2], 1), "'train_len'"),
+    (lambda: llama4_attention_scales([-1]), "'positions'"),
+    (lambda: llama4_attention_scales([1], floor_scale=0), "'floor_scale'"),
+    (lambda: softmax_plus([[1.0, 2.0]], 3), "'valid_len'"),
+    (lambda: softmax_plus([[1.0, 2.0]], 1, base=1.0), "'base'"),
+    (lambda: entropy_vs_length(0.0), "'c'"),
+    (lambda: entropy_vs_length(1.0, lengths=(1, 4)), "'lengths'"),
+])
+def test_bad_input(call, param):
+    with pytest.raises(ValueError, match=param):
+        call()
+
+
+def test_bad_types():
+    with pytest.raises(TypeError, match="'mask'"):
+        attention(Q, K, V, mask=np.ones((4, 4)))
+    with pytest.raises(TypeError, match="'causal'"):
+        attention(Q, K, V, causal=1)
