@@ -1,0 +1,103 @@
+"""Validation helpers shared by the modules of refimpl.scaling (no public names)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import as_array
+
+_SYM_RTOL = 1e-12
+
+
+def vector(x, name):
+    """A finite, non-empty float64 vector."""
+    return as_array(x, name, ndim=1, min_size=1)
+
+
+def gradient(g, name="g"):
+    """The mean gradient: a finite non-zero vector."""
+    g = vector(g, name)
+    if not np.any(g):
+        raise ValueError(f"parameter '{name}' must be a non-zero vector (all entries are 0)")
+    return g
+
+
+def hessian(H, n, name="H", *, positive_definite=True):
+    """``H`` as a dense (n, n) symmetric matrix; a 1-D input is its diagonal.
+
+    Raises ValueError (naming ``name``) for a wrong shape, an asymmetric
+    matrix (relative asymmetry above 1e-12) or, with ``positive_definite``, a
+    matrix that is not positive definite (Cholesky fails).
+    """
+    H = as_array(H, name)
+    if H.ndim == 1:
+        if H.shape[0] != n:
+            raise ValueError(f"parameter '{name}' must have shape ({n},) or ({n}, {n}), got {H.shape}")
+        if positive_definite and not np.all(H > 0):
+            raise ValueError(f"parameter '{name}' must be positive definite; its diagonal has entries <= 0 "
+                             f"(min {H.min()!r})")
+        return np.diag(H)
+    if H.shape != (n, n):
+        raise ValueError(f"parameter '{name}' must have shape ({n},) or ({n}, {n}), got {H.shape}")
+    scale = float(np.max(np.abs(H), initial=0.0))
+    if float(np.max(np.abs(H - H.T), initial=0.0)) > _SYM_RTOL * scale:
+        raise ValueError(f"parameter '{name}' must be symmetric (|H - H^T| > 1e-12 max|H|)")
+    if positive_definite:
+        try:
+            np.linalg.cholesky(H)
+        except np.linalg.LinAlgError:
+            raise ValueError(f"parameter '{name}' must be positive definite (Cholesky factorisation failed; "
+                             f"min eigenvalue {float(np.linalg.eigvalsh(H)[0])!r})") from None
+    return H
+
+
+def covariance(Sigma, n, name="Sigma"):
+    """``Sigma`` as a dense (n, n) covariance; a 1-D input is the vector of variances.
+
+    Raises ValueError for negative variances, an asymmetric matrix, or a
+    matrix with an eigenvalue below ``-1e-12 * max|Sigma|`` (not PSD).
+    """
+    S = as_array(Sigma, name)
+    if S.ndim == 1:
+        if S.shape[0] != n:
+            raise ValueError(f"parameter '{name}' must have shape ({n},) or ({n}, {n}), got {S.shape}")
+        if np.any(S < 0):
+            raise ValueError(f"parameter '{name}' holds variances, which must be >= 0; got min {S.min()!r}")
+        return np.diag(S)
+    if S.shape != (n, n):
+        raise ValueError(f"parameter '{name}' must have shape ({n},) or ({n}, {n}), got {S.shape}")
+    if np.any(np.diag(S) < 0):
+        raise ValueError(f"parameter '{name}' has negative variances on its diagonal (min {np.diag(S).min()!r})")
+    scale = float(np.max(np.abs(S), initial=0.0))
+    if float(np.max(np.abs(S - S.T), initial=0.0)) > _SYM_RTOL * scale:
+        raise ValueError(f"parameter '{name}' must be symmetric (|S - S^T| > 1e-12 max|S|)")
+    if scale > 0 and float(np.linalg.eigvalsh(S)[0]) < -1e-12 * scale:
+        raise ValueError(f"parameter '{name}' must be positive semi-definite (min eigenvalue "
+                         f"{float(np.linalg.eigvalsh(S)[0])!r})")
+    return S
+
+
+def stds(sigma, n, name="sigma"):
+    """Per-coordinate standard deviations: a length-n vector of values >= 0."""
+    s = as_array(sigma, name)
+    if s.ndim != 1 or s.shape[0] != n:
+        raise ValueError(f"parameter '{name}' must have shape ({n},) (per-coordinate standard deviations), "
+                         f"got {s.shape}")
+    if np.any(s < 0):
+        raise ValueError(f"parameter '{name}' holds standard deviations, which must be >= 0; got min {s.min()!r}")
+    return s
+
+
+def batch(B, name="B"):
+    """Batch size(s): a finite real scalar or array, every entry >= 1.
+
+    Returns ``(B_as_float_or_array, is_scalar)``.
+    """
+    scalar = np.ndim(B) == 0
+    arr = as_array(B, name)
+    if arr.size == 0:
+        raise ValueError(f"parameter '{name}' must not be empty")
+    if np.any(arr < 1):
+        raise ValueError(f"parameter '{name}' (batch size) must be >= 1, got min {arr.min()!r}")
+    if scalar:
+        return float(arr.reshape(())), True
+    return arr, False
