@@ -190,6 +190,10 @@ class _HypothesisSource(Source):
 # --------------------------------------------------------------------------- registry
 
 
+#: Keyword parameters that select how, not what, a function computes: never drawn or pinned.
+_NOT_OPTIONS = ("backend", "out")
+
+
 def _widen(v):
     if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.dtype != np.float64:
         return v.astype(np.float64)
@@ -242,10 +246,10 @@ class OracleCase:
         return args, kwargs
 
     def keyword_defaults(self):
-        """``{name: default}`` of the refimpl function's options (``backend`` excluded)."""
+        """``{name: default}`` of the refimpl function's options (``backend`` and an ``out`` buffer excluded)."""
         params = inspect.signature(self.func).parameters
         return {n: p.default for n, p in params.items()
-                if p.default is not inspect.Parameter.empty and n != "backend"}
+                if p.default is not inspect.Parameter.empty and n not in _NOT_OPTIONS}
 
     def call_reference(self, args, kwargs):
         """The refimpl result for these inputs (the NumPy twin where the method has several backends)."""
