@@ -229,6 +229,12 @@ def test_cli_export_and_check(tmp_path, monkeypatch, capsys):
     assert main(["golden", "check", str(tmp_path / "nowhere"), "--module", "good_kernels"]) == 2
     assert main(["golden", "list"]) == 0
     assert "ssm.legs_matvec" in capsys.readouterr().out
+    assert main(["golden", "export", str(tmp_path / "other"), "rope.aply"]) == 2
+    assert "unknown oracle 'rope.aply'; known oracles:" in capsys.readouterr().err
+    assert not (tmp_path / "other").exists()
+    assert main(["golden", "export", str(tmp_path / "other"), "--examples", "0"]) == 2
+    assert main(["golden", "check", str(d), "--module", "good_kernels", "--fixed", "nonsense"]) == 2
+    assert "--fixed takes KEY=VALUE" in capsys.readouterr().err
 
 
 def test_standalone_loader_needs_only_numpy(tmp_path):
