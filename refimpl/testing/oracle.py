@@ -333,8 +333,10 @@ def register_oracle(name, func, *, tolerances, backends=(), keep_dtype=(), refer
         case = OracleCase(name, func, generate, {k: tuple(map(float, v)) for k, v in tolerances.items()},
                           tuple(backends), tuple(keep_dtype), reference, inspect.getdoc(generate) or "", rule)
         old = _ORACLES.get(name)
-        if old is not None and old.generate.__code__ is not generate.__code__:
-            raise ValueError(f"oracle name {name!r} is registered twice")
+        where = (generate.__module__, generate.__qualname__)
+        if old is not None and (old.generate.__module__, old.generate.__qualname__) != where:
+            raise ValueError(f"oracle name {name!r} is registered twice ({old.generate.__module__}."
+                             f"{old.generate.__qualname__} and {where[0]}.{where[1]})")
         _ORACLES[name] = case
         return generate
 

@@ -187,3 +187,35 @@ def test_torch_candidate_float32_and_the_matrix_exp_bug():
         res64 = check_against("ssm.discretize", torch_discretize, convert="torch", max_examples=60)
         assert not res64 and res64.counterexample.inputs["method"] == "zoh"
         assert 1e-12 < res64.max_rel_error < 1e-8
+
+
+def test_register_oracle_validates_and_rejects_duplicates(monkeypatch):
+    from refimpl.testing import oracle
+    from refimpl.ssm import legs_matvec
+
+    monkeypatch.setattr(oracle, "_ORACLES", dict(oracle.discover_oracles()))
+    with pytest.raises(ValueError, match="'name' must look like 'topic.method'"):
+        oracle.register_oracle("nodot", legs_matvec, tolerances={"float64": (1e-12, 0.0)})
+    with pytest.raises(ValueError, match="'tolerances': unknown dtype 'float8'"):
+        oracle.register_oracle("x.y", legs_matvec, tolerances={"float64": (1e-12, 0.0), "float8": (1, 0)})
+    with pytest.raises(ValueError, match="must include 'float64'"):
+        oracle.register_oracle("x.y", legs_matvec, tolerances={"float32": (1e-5, 0.0)})
+    with pytest.raises(ValueError, match="'rule'"):
+        oracle.register_oracle("x.y", legs_matvec, tolerances={"float64": (1e-12, 0.0)}, rule="ulp")
+    with pytest.raises(ValueError, match="registered twice"):
+        oracle.register_oracle("ssm.legs_matvec", legs_matvec, tolerances={"float64": (1e-12, 0.0)})(
+            lambda src: {"v": src.normal("v", (3,))})
+
+    @oracle.register_oracle("x.bad_generator", legs_matvec, tolerances={"float64": (1e-12, 0.0)})
+    def bad(src):
+        return {"w": src.normal("w", (3,))}
+
+    with pytest.raises(TypeError, match=r"generated \['w'\] which refimpl.ssm.legs_matvec does not take"):
+        check_against("x.bad_generator", legs_matvec)
+
+    @oracle.register_oracle("x.invalid_inputs", legs_matvec, tolerances={"float64": (1e-12, 0.0)})
+    def invalid(src):
+        return {"v": np.full(3, np.nan)}
+
+    with pytest.raises(oracle.OracleCaseError, match="generated inputs that refimpl.ssm.legs_matvec rejects"):
+        check_against("x.invalid_inputs", legs_matvec, max_examples=2)

@@ -53,6 +53,10 @@ def test_guide_has_the_three_examples():
 
 
 def _run(code, tmp_path, monkeypatch):
+    from refimpl.testing import oracle
+
+    oracle.discover_oracles()
+    monkeypatch.setattr(oracle, "_ORACLES", dict(oracle._ORACLES))  # the guide's example case stays local
     monkeypatch.chdir(tmp_path)
     ns = {"__name__": "guide_example"}
     exec(compile(code, GUIDE, "exec"), ns)
