@@ -15,9 +15,9 @@ from .discretization import discretize
 from .hippo import legs, legs_matvec, legs_solve
 
 try:  # the S4 kernels (refimpl.ssm.s4) may be absent on an older tree
-    from .s4 import cauchy, kernel_diag, kernel_dplr
+    from .s4 import causal_conv, cauchy, kernel_diag, kernel_dplr, scan
 except ImportError:  # pragma: no cover
-    cauchy = kernel_diag = kernel_dplr = None
+    causal_conv = cauchy = kernel_diag = kernel_dplr = scan = None
 
 _NORMALIZATIONS = ("paper", "su", "integer")
 
@@ -156,3 +156,40 @@ if cauchy is not None:
         return {"Lambda": _stable(src, "Lambda", N), "P": P, "Q": Q, "B": src.normal("B", (N,), complex=True),
                 "Ct": src.normal("Ct", (N,), complex=True), "dt": src.real("dt", 1e-3, 0.1, log=True),
                 "L": src.integer("L", 1, 64), "half": src.choice("half", (False, True))}
+
+
+if causal_conv is not None:
+    @register_oracle("ssm.causal_conv", causal_conv, tolerances={"float64": (1e-12, 0.0), "float32": (5e-5, 0.0)})
+    def _causal_conv(src):
+        """y_k = sum_{j<=k} K_j u_{k-j} for u (L_u,) or (H, L_u), K (L_K,), L_u, L_K in [1, 64], H in [1, 3].
+
+        FFT convolution has absolute error about u log2(n) ||K||_2 ||u||_2 (refimpl's
+        docstring), n <= 128; relative to max|y| (about ||K||_2 max|u|) that is
+        7 u sqrt(L_u) <= 56 u: float64 1.2e-14, rtol 1e-12; float32 3.4e-6, rtol 5e-5.
+        A direct sum is more accurate than both.
+        """
+        Lu = src.integer("L_u", 1, 64)
+        LK = src.integer("L_K", 1, 64)
+        shape = (Lu,) if not src.boolean("channels") else (src.integer("H", 1, 3), Lu)
+        return {"u": src.normal("u", shape), "K": src.normal("K", (LK,))}
+
+    @register_oracle("ssm.scan", scan, backends=("numpy", "numba"),
+                     tolerances={"float64": (1e-11, 0.0), "float32": (1e-4, 0.0)})
+    def _scan(src):
+        """y_k = C x_k, x_k = Ab x_{k-1} + Bb u_k (x_{-1} = 0) for the bilinear LegS system or a
+        random contraction (||Ab||_2 <= 0.95), N in [1, 16], L in [1, 64].
+
+        The system is stable, so rounding errors do not grow: each step adds
+        about N u relative to the state, and the output sums at most L of them:
+        float64 16 * 64 u = 2.3e-13 relative to max|y|, rtol 1e-11 (for
+        cancellation in C x); float32 6e-5, rtol 1e-4.
+        """
+        N = src.integer("N", 1, 16)
+        if src.choice("system", ("legs", "random")) == "legs":
+            A, B = legs(N)
+            Ab, Bb = discretize(A, B, src.real("dt", 1e-3, 0.1, log=True), "bilinear")
+        else:
+            M = src.normal("Ab", (N, N))
+            Ab = 0.95 * M / max(np.linalg.norm(M, 2), 1e-300)
+            Bb = src.normal("Bb", (N,))
+        return {"Ab": Ab, "Bb": Bb, "C": src.normal("C", (N,)), "u": src.normal("u", (src.integer("L", 1, 64),))}
