@@ -93,4 +93,4 @@ def legs_recurrence_case(quick):
     return Spec(f"LegS memory legs_recurrence(u, N={N}, '{method}'), L={L} steps, float64", impls,
                 reference="scipy dense solve_triangular/step", rtol=1e-10,
                 notes="row k = state at t = k+1; the numba kernel fuses (I + A/2k) x, B u/k and the O(N) "
-                      "S-recursion solve in one pass per step")
+                      "S-recursion solve, two steps per pass over n; the floor writes (L, N) once")

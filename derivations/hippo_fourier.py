@@ -47,9 +47,38 @@ def _e(n):
     return sp.exp(2 * sp.pi * sp.I * n * s)
 
 
+_UNIT_INTEGRALS = {}
+
+
+def _int_unit_exp(m):
+    """int_0^1 exp(2 i pi m s) ds for an integer m (exact; cached)."""
+    if m not in _UNIT_INTEGRALS:
+        _UNIT_INTEGRALS[m] = sp.simplify(sp.integrate(sp.exp(2 * sp.pi * sp.I * m * s), (s, 0, 1)))
+    return _UNIT_INTEGRALS[m]
+
+
 def _inner(f, n):
     """int_0^1 f(s) conj(e_n(s)) ds, exactly."""
     return sp.simplify(sp.integrate(sp.expand(f * sp.exp(-2 * sp.pi * sp.I * n * s)), (s, 0, 1)))
+
+
+def _sigma(K):
+    """sigma_k = int_0^1 s conj(e_k) ds for |k| <= K: one symbolic integral for integer k != 0, plus k = 0."""
+    knz = sp.symbols("k_nz", integer=True, nonzero=True)
+    general = sp.simplify(_inner(s, knz))
+    out = {0: _inner(s, 0)}
+    for k in range(1, K + 1):
+        out[k] = sp.simplify(general.subs(knz, k))
+        out[-k] = sp.simplify(general.subs(knz, -k))
+    return out
+
+
+def _p_entry(a, b):
+    """P_ab = int_0^1 d/ds[conj e_a] e_b ds: differentiate, factor out exp(2 i pi (b-a) s), integrate."""
+    prod = sp.diff(sp.exp(-2 * sp.pi * sp.I * a * s), s) * _e(b)
+    coeff = sp.simplify(prod / sp.exp(2 * sp.pi * sp.I * (b - a) * s))
+    require(not coeff.has(s), f"P_{a}{b}: integrand is not a multiple of exp(2 i pi (b-a) s)")
+    return sp.simplify(coeff * _int_unit_exp(b - a))
 
 
 def derive(M=M_DERIVE):
@@ -58,8 +87,7 @@ def derive(M=M_DERIVE):
     K = len(ns)
     warp = s * w + T - w
     kappa = sp.simplify(sp.diff(warp, T) / sp.diff(warp, s))
-    P = sp.Matrix(K, K, lambda a, b: sp.simplify(sp.integrate(
-        sp.expand(sp.diff(sp.exp(-2 * sp.pi * sp.I * ns[a] * s), s) * _e(ns[b])), (s, 0, 1))))
+    P = sp.Matrix(K, K, lambda a, b: _p_entry(ns[a], ns[b]))
     e1 = sp.Matrix([sp.simplify(sp.exp(-2 * sp.pi * sp.I * n * s).subs(s, 1)) for n in ns])  # conj e_n(1)
     e0 = sp.Matrix([sp.exp(-2 * sp.pi * sp.I * n * s).subs(s, 0) for n in ns])              # conj e_n(0)
     ek0 = sp.Matrix([_e(n).subs(s, 0) for n in ns])                                          # e_k(0)
@@ -69,7 +97,7 @@ def derive(M=M_DERIVE):
     A_mid = sp.simplify(-kappa * P - 2 * kappa * e0 * ek0.T)     # u(T-w) ~ 2 sum_k c_k e_k(0) - u(T)
     B_mid = sp.simplify(kappa * e1 + kappa * e0)
     # FouS: sigma_k = int s conj(e_k)
-    sigma = {k: _inner(s, k) for k in range(-2 * M, 2 * M + 1)}
+    sigma = _sigma(2 * M)
     A_fs = sp.Matrix(K, K, lambda a, b: (-1 if a == b else 0) + 2 * sp.pi * sp.I * ns[a] * sigma[ns[a] - ns[b]])
     A_fs = sp.simplify(A_fs)
     B_fs = sp.ones(K, 1)
@@ -121,6 +149,8 @@ def check():
     K = 2 * M + 1
     ns = d["n"]
     require(d["kappa"] == 1 / w, f"kappa should be 1/w, got {d['kappa']}")
+    for k in (1, -2):
+        require(sp.simplify(_inner(s, k) - d["sigma"][k]) == 0, f"sigma_{k} specialisation differs from integrate")
     require(d["P"] == sp.diag(*[-2 * sp.pi * sp.I * n for n in ns]), "P should be diag(-2 i pi n)")
     D = sp.diag(*[2 * sp.pi * sp.I * n / w for n in ns])
     one = sp.ones(K, K)

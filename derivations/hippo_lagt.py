@@ -34,18 +34,32 @@ s = sp.symbols("s", nonnegative=True)
 T = sp.symbols("T", real=True)
 
 
+def _int_exp(poly, a=1):
+    """int_0^oo poly(s) exp(-a s) ds, exactly, from int_0^oo s^m exp(-a s) ds = m! / a^(m+1)."""
+    a = sp.sympify(a)
+    terms = sp.Poly(sp.expand(poly), s).terms()
+    return sp.simplify(sum(coeff * sp.factorial(m) / a ** (m + 1) for (m,), coeff in terms))
+
+
 def derive(N=N_DERIVE):
-    """Derive LagT ``(A, B)`` from the Laguerre functions; return a dict."""
+    """Derive LagT ``(A, B)`` from the Laguerre functions; return a dict.
+
+    Every integral has the form int_0^oo p(s) exp(-s) ds with p a polynomial
+    (g_m g_n = L_m L_n e^{-s}, g_n' g_k = (L_n' - L_n/2) L_k e^{-s}), which
+    :func:`_int_exp` evaluates exactly.
+    """
     warp = T - s
     kappa = sp.simplify(sp.diff(warp, T) / sp.diff(warp, s))
-    g = [sp.laguerre(n, s) * sp.exp(-s / 2) for n in range(N)]
-    gram = sp.Matrix(N, N, lambda m, n: sp.integrate(sp.expand(g[m] * g[n]), (s, 0, sp.oo)))
+    Lp = [sp.expand(sp.laguerre(n, s)) for n in range(N)]
+    g = [Lp[n] * sp.exp(-s / 2) for n in range(N)]
+    gram = sp.Matrix(N, N, lambda m, n: _int_exp(Lp[m] * Lp[n]))
     D = sp.zeros(N, N)
     for n in range(N):
-        dg = sp.diff(g[n], s)
+        dg_poly = sp.expand(sp.simplify(sp.diff(g[n], s) * sp.exp(s / 2)))  # g_n' = dg_poly e^{-s/2}
+        require(sp.simplify(dg_poly - (sp.diff(Lp[n], s) - Lp[n] / 2)) == 0, "g_n' e^{s/2} != L_n' - L_n/2")
         for k in range(N):
-            D[n, k] = sp.integrate(sp.expand(dg * g[k]), (s, 0, sp.oo))
-        residual = sp.simplify((dg - sum(D[n, k] * g[k] for k in range(N))) * sp.exp(s / 2))
+            D[n, k] = _int_exp(dg_poly * Lp[k])
+        residual = sp.expand(dg_poly - sum(D[n, k] * Lp[k] for k in range(N)))
         require(residual == 0, f"g_{n}' is not exactly a combination of the g_k: {residual}")
     B = sp.Matrix([-kappa * gn.subs(s, 0) for gn in g])  # boundary term at s=0 (the one at infinity vanishes)
     A = -kappa * D
@@ -55,8 +69,8 @@ def derive(N=N_DERIVE):
 def _check_ode_on_exponential(d):
     """c(T) for u(t) = exp(mu t) (mu > 0, so the history integral converges) solves c' = A c + B u."""
     mu = sp.symbols("mu", positive=True)
-    c = sp.Matrix([sp.integrate(sp.expand(sp.exp(mu * (T - s)) * gn), (s, 0, sp.oo), conds="none")
-                   for gn in d["basis"]])
+    # c_n(T) = int_0^oo exp(mu (T - s)) L_n(s) exp(-s/2) ds = exp(mu T) int L_n exp(-(mu + 1/2) s) ds
+    c = sp.Matrix([sp.exp(mu * T) * _int_exp(sp.laguerre(n, s), mu + sp.Rational(1, 2)) for n in range(d["N"])])
     residual = sp.simplify(sp.diff(c, T) - d["A"] * c - d["B"] * sp.exp(mu * T))
     require(residual == sp.zeros(d["N"], 1), f"LagT ODE fails on u = exp(mu t): {residual.T}")
 
@@ -67,6 +81,11 @@ def check():
 
     d = derive()
     N = d["N"]
+    # the moment formula used for every integral, against SymPy's own integration
+    for n in range(3):
+        for k in range(3):
+            direct = sp.integrate(sp.expand(sp.diff(d["basis"][n], s) * d["basis"][k]), (s, 0, sp.oo))
+            require(sp.simplify(direct - d["D"][n, k]) == 0, f"moment formula disagrees with integrate at {n},{k}")
     require(d["kappa"] == -1, f"kappa should be -1, got {d['kappa']}")
     require(d["gram"] == sp.eye(N), "Laguerre functions are not orthonormal")
     _check_ode_on_exponential(d)

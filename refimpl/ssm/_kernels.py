@@ -75,30 +75,30 @@ def legs_solve_np(v, lam):
 # Method codes: 0 bilinear (hippo-code), 1 su_bilinear, 2 forward_euler,
 # 3 backward_euler. Row 0 of ``out`` must hold the initial state; row k is the
 # state at t = k + 1 after consuming u_0..u_k. Per step (from t = k to k + 1,
-# input u_k), with r_n = sqrt(2n+1), B = r, and (Ax)_n = -r_n acc_n - (n+1) x_n:
+# input u_k), with r_n = sqrt(2n+1), B = r, and (Ax)_n = -r_n acc_n - (n+1) x_n
+# where acc_n = sum_{j<n} r_j x_j:
 #   forward:   z = x + (A x + B u_k) / k
 #   implicit:  v = x + h (A x) + B (u_k / k);  (I - lam A) z = v
 #              bilinear h = 1/(2k), lam = 1/(2k); su_bilinear h = 1/(2k),
 #              lam = 1/(2(k+1)); backward h = 0, lam = 1/k
-# The implicit solve is the O(N) S-recursion of legs_solve written as
-# s_n = alpha_n s_{n-1} + beta_n v_n with alpha_n = (1 - lam n) g_n,
-# beta_n = r_n g_n, g_n = 1 / (1 + lam (n+1)), and z_n = (s_n - s_{n-1}) / r_n.
-# Since c = 1/lam is an integer, alpha_n = (c - n) * (1/(c+n+1)) and
-# beta_n = (r_n c) * (1/(c+n+1)); the kernel reads 1/m from a table and
-# multiplies by 1/r_n, so its inner loops have no division.
+# The implicit solve is the O(N) S-recursion of legs_solve,
+#   s_n = alpha_n s_{n-1} + beta_n v_n,  z_n = (s_n - s_{n-1}) / r_n,
+# alpha_n = (1 - lam n) g_n, beta_n = r_n g_n, g_n = 1 / (1 + lam (n+1)).
+# With c = 1/lam an integer (2k, 2k+2 or k): g_n = c / (c+n+1), and
+# v_n = (1 - h(n+1)) x_n - h r_n acc_n + r_n u_k/k, so
+#   s_n = alpha_n s_{n-1} + ((P_n x_n - Q_n acc_n) + R_n)
+# with alpha_n = (c-n) q_n, beta_n = (r_n c) q_n, q_n = 1/(c+n+1),
+# P_n = beta_n (1 - h(n+1)), Q_n = beta_n (h r_n), R_n = beta_n (r_n u_k/k).
+# The per-step coefficients are vectorisable and division-free (q from a
+# table of 1/m); the serial part is 10 flops per element.
 # ---------------------------------------------------------------------------
 
 LEGS_METHOD_CODES = {"bilinear": 0, "su_bilinear": 1, "forward_euler": 2, "backward_euler": 3}
 
 
 @njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
-def _legs_step_coeffs_nb(code, k, r, inv, alpha, beta):
-    """h of the implicit rule ``code`` at step k, and alpha_n, beta_n of its S-recursion.
-
-    With c = 1/lam an integer (2k, 2k+2 or k), 1 + lam (n+1) = (c+n+1)/c, so
-    alpha_n = (c-n) / (c+n+1) and beta_n = r_n c / (c+n+1), computed with the
-    table inv[m] = 1/m (no division in the loop).
-    """
+def _legs_step_coeffs_nb(code, k, uk, r, inv, alpha, P, Q, R):
+    """alpha, P, Q, R (see the comment above) of the implicit rule ``code`` at step k with input uk."""
     if code == 0:
         c = 2 * k
         h = 0.5 / k
@@ -109,11 +109,14 @@ def _legs_step_coeffs_nb(code, k, r, inv, alpha, beta):
         c = k
         h = 0.0
     cf = float(c)
+    ukk = uk / k
     for n in range(r.shape[0]):
         q = inv[c + n + 1]
+        beta = (r[n] * cf) * q
         alpha[n] = (cf - n) * q
-        beta[n] = (r[n] * cf) * q
-    return h
+        P[n] = beta * (1.0 - h * (n + 1.0))
+        Q[n] = beta * (h * r[n])
+        R[n] = beta * (r[n] * ukk)
 
 
 @njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
@@ -122,9 +125,9 @@ def legs_recurrence_nb(u, code, out):
 
     Implicit rules advance two steps per pass over n (a wavefront: element n
     of step k+1 needs elements 0..n of step k), so the two serial
-    S-recursions overlap; each element is computed by exactly the same
+    S-recursions overlap. Each element is computed by exactly the same
     operations as in a one-step pass, so the result does not depend on the
-    pairing (and equals the twin bitwise).
+    pairing and equals the twin bitwise.
     """
     L, N = out.shape
     r = np.empty(N)
@@ -149,51 +152,43 @@ def legs_recurrence_nb(u, code, out):
     inv[0] = 0.0
     for m in range(1, inv.shape[0]):
         inv[m] = 1.0 / m
-    alpha1 = np.empty(N)
-    beta1 = np.empty(N)
-    alpha2 = np.empty(N)
-    beta2 = np.empty(N)
+    a1 = np.empty(N)
+    p1 = np.empty(N)
+    q1 = np.empty(N)
+    r1 = np.empty(N)
+    a2 = np.empty(N)
+    p2 = np.empty(N)
+    q2 = np.empty(N)
+    r2 = np.empty(N)
     k = 1
     while k < L:
-        kf = float(k)
-        h1 = _legs_step_coeffs_nb(code, k, r, inv, alpha1, beta1)
-        ukk1 = u[k] / kf
+        _legs_step_coeffs_nb(code, k, u[k], r, inv, a1, p1, q1, r1)
         x = out[k - 1]
         z1 = out[k]
+        acc1 = 0.0
+        s1 = 0.0
         if k + 1 < L:
-            kf2 = kf + 1.0
-            h2 = _legs_step_coeffs_nb(code, k + 1, r, inv, alpha2, beta2)
-            ukk2 = u[k + 1] / kf2
+            _legs_step_coeffs_nb(code, k + 1, u[k + 1], r, inv, a2, p2, q2, r2)
             z2 = out[k + 1]
-            acc1 = 0.0
-            s1 = 0.0
             acc2 = 0.0
             s2 = 0.0
             for n in range(N):
                 xn = x[n]
-                ax = -r[n] * acc1 - (n + 1.0) * xn
+                s = a1[n] * s1 + ((p1[n] * xn - q1[n] * acc1) + r1[n])
                 acc1 += r[n] * xn
-                v = (xn + h1 * ax) + r[n] * ukk1
-                s = alpha1[n] * s1 + beta1[n] * v
                 y = (s - s1) * rinv[n]
                 z1[n] = y
                 s1 = s
-                ax2 = -r[n] * acc2 - (n + 1.0) * y
+                t = a2[n] * s2 + ((p2[n] * y - q2[n] * acc2) + r2[n])
                 acc2 += r[n] * y
-                v2 = (y + h2 * ax2) + r[n] * ukk2
-                t = alpha2[n] * s2 + beta2[n] * v2
                 z2[n] = (t - s2) * rinv[n]
                 s2 = t
             k += 2
         else:
-            acc1 = 0.0
-            s1 = 0.0
             for n in range(N):
                 xn = x[n]
-                ax = -r[n] * acc1 - (n + 1.0) * xn
+                s = a1[n] * s1 + ((p1[n] * xn - q1[n] * acc1) + r1[n])
                 acc1 += r[n] * xn
-                v = (xn + h1 * ax) + r[n] * ukk1
-                s = alpha1[n] * s1 + beta1[n] * v
                 z1[n] = (s - s1) * rinv[n]
                 s1 = s
             k += 1
@@ -202,23 +197,24 @@ def legs_recurrence_nb(u, code, out):
 def legs_recurrence_np(u, code, out):
     """NumPy twin of :func:`legs_recurrence_nb`: same operations, same order.
 
-    The products with ``A`` and the coefficients are vectorised; the
-    S-recursion of the solve is inherently serial and runs as a Python loop
-    over Python floats (IEEE double, like the kernel with fastmath off).
+    Coefficients, prefix sums and the input terms are vectorised (elementwise
+    the same operations as the kernel; ``np.cumsum`` accumulates in order);
+    the first-order S-recursion is inherently serial and runs as a Python
+    loop over Python floats (IEEE double, like the kernel with fastmath off).
     """
     L, N = out.shape
     nf = np.arange(N, dtype=np.float64)
     r = np.sqrt(2.0 * nf + 1.0)
-    rinv_list = (1.0 / r).tolist()
+    rinv = 1.0 / r
     for k in range(1, L):
         kf = float(k)
         x = out[k - 1]
         uk = float(u[k])
-        prefix = np.zeros(N)
+        acc = np.zeros(N)
         if N > 1:
-            prefix[1:] = np.cumsum(r * x)[:-1]
-        ax = -r * prefix - (nf + 1.0) * x
+            acc[1:] = np.cumsum(r * x)[:-1]
         if code == 2:
+            ax = -r * acc - (nf + 1.0) * x
             out[k] = x + (ax + r * uk) / kf
             continue
         if code == 0:
@@ -227,14 +223,16 @@ def legs_recurrence_np(u, code, out):
             h, c = 0.5 / kf, 2 * k + 2
         else:
             h, c = 0.0, k
+        cf = float(c)
         q = 1.0 / np.arange(c + 1, c + N + 1, dtype=np.float64)  # 1/(c+n+1), lam = 1/c
-        alpha = ((float(c) - nf) * q).tolist()
-        beta = ((r * float(c)) * q).tolist()
-        v = ((x + h * ax) + r * (uk / kf)).tolist()
+        beta = (r * cf) * q
+        alpha = ((cf - nf) * q).tolist()
+        w = ((beta * (1.0 - h * (nf + 1.0))) * x - (beta * (h * r)) * acc) + beta * (r * (uk / kf))
+        w = w.tolist()
+        s = [0.0] * (N + 1)
         s_prev = 0.0
-        z = [0.0] * N
         for n in range(N):
-            s = alpha[n] * s_prev + beta[n] * v[n]
-            z[n] = (s - s_prev) * rinv_list[n]
-            s_prev = s
-        out[k] = z
+            s_prev = alpha[n] * s_prev + w[n]
+            s[n + 1] = s_prev
+        s = np.array(s)
+        out[k] = (s[1:] - s[:-1]) * rinv

@@ -649,19 +649,19 @@ def transition(measure, N, **measure_args):
     state-spaces/s4 (``src/models/hippo/hippo.py``): same matrices, to
     round-off, but ``B`` has shape ``(N,)`` (s4 returns ``(N, 1)``).
 
-    ============  ===========================================================
-    measure       refimpl equivalent
-    ============  ===========================================================
-    ``legs``      ``legs(N)`` (paper normalisation)
-    ``legt``      ``legt(N, window=2.0)``: s4 halves A and B "for timescale
-                  correctness"; hippo-code's unhalved ``legt`` is ``window=1``
-    ``lmu``       ``lmu(N, window=1.0, convention="voelker")``
-    ``lagt``      ``lagt(N, beta)``, ``beta`` from ``measure_args`` (default 1)
-    ``fourier``   ``fout(M, window=2.0, endpoint="midpoint")`` with
-    / ``fout``    :math:`M = N/2-1`, mapped by :func:`fourier_complex_to_real`
-                  and with an unused zero state inserted at index 1
-    ``fourier2``  the same with ``window=1.0``
-    ============  ===========================================================
+    ======================  ===========================================================
+    measure                 refimpl equivalent
+    ======================  ===========================================================
+    ``legs``                ``legs(N)`` (paper normalisation)
+    ``legt``                ``legt(N, window=2.0)``: s4 halves A and B "for timescale
+                            correctness"; hippo-code's unhalved ``legt`` is ``window=1``
+    ``lmu``                 ``lmu(N, window=1.0, convention="voelker")``
+    ``lagt``                ``lagt(N, beta)``, ``beta`` from ``measure_args`` (default 1)
+    ``fourier``, ``fout``   ``fout(M, window=2.0, endpoint="midpoint")`` with
+                            :math:`M = N/2-1`, mapped by :func:`fourier_complex_to_real`
+                            and with an unused zero state inserted at index 1
+    ``fourier2``            the same with ``window=1.0``
+    ======================  ===========================================================
 
     Parameters
     ----------

@@ -2,7 +2,10 @@
 import numpy as np
 import pytest
 import scipy.signal
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from derivations.discretization import order_slopes
 from refimpl.ssm import discretize, legs
 
 SCIPY_NAME = {"forward_euler": "euler", "backward_euler": "backward_diff", "bilinear": "bilinear", "zoh": "zoh"}
@@ -89,17 +92,12 @@ def test_bad_input(kwargs, match):
 
 def test_global_orders_by_log_log_slope():
     """Euler errors O(dt), bilinear O(dt^2) against the exact ZOH (slope of a log-log fit)."""
-    from derivations.discretization import order_slopes
 
     _, errs, slopes = order_slopes()
     assert abs(slopes["forward_euler"] - 1) < 0.1, slopes
     assert abs(slopes["backward_euler"] - 1) < 0.1, slopes
     assert abs(slopes["bilinear"] - 2) < 0.1, slopes
     assert errs["bilinear"][-1] < 0.01 * errs["forward_euler"][-1]
-
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 
 @given(re=st.floats(-1e3, -1e-6), im=st.floats(-1e3, 1e3), dt=st.floats(1e-4, 10.0))

@@ -1,7 +1,6 @@
 """refimpl.ssm.hippo: LegT, LMU, LagT, FouT, FouS, the hippo() registry and s4's transition()."""
 import numpy as np
 import pytest
-import scipy.linalg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

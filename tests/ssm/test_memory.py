@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 
 from refimpl.ssm import (discretize, fout, lagt, legs, legs_eigvec, legs_recurrence, legt, lmu, project,
                          reconstruct)
-from refimpl.ssm import _kernels
 from refimpl.testing import finite_vectors
 
 EPS = np.finfo(np.float64).eps
@@ -305,7 +304,10 @@ def test_bad_input(call, exc, match):
 
 
 def test_eigvec_magnitude_prefactor_is_d_to_the_3_halves():
-    """Su (10162): |S_{d/3}| (lam = d/3) = (2d/3)!^2/(4d/3-1)! ~ sqrt(d) 2^(-4d/3). The rate is right; the prefactor is d^(3/2)."""
+    """Su (10162): |S_{d/3}| (lam = d/3) = (2d/3)!^2/(4d/3-1)! ~ sqrt(d) 2^(-4d/3).
+
+    The rate is right; the prefactor is d^(3/2).
+    """
     ds = [30, 60, 120, 240, 480]
     ys = []
     for d in ds:
