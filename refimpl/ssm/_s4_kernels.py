@@ -52,6 +52,42 @@ def cauchy_nb(v, z, w, conj, out):
         out[h, l] = complex(acc_r, acc_i)
 
 
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+def cauchy_serial_nb(v, z, w, conj, out):
+    """out[h, l] = sum_n v[h, n] / (z[l] - w[h, n])  (+ conj(v)/(z - conj(w)) if conj).
+
+    v, w: (H, N) complex128; z: (L,) complex128; out: (H, L) complex128.
+    Serial twin-in-code of :func:`cauchy_nb` (identical arithmetic) for small problems, where
+    starting the thread pool costs more than the work.
+    """
+    H, N = v.shape
+    L = z.shape[0]
+    for idx in range(H * L):
+        h = idx // L
+        l = idx - h * L
+        zr = z[l].real
+        zi = z[l].imag
+        acc_r = 0.0
+        acc_i = 0.0
+        for n in range(N):
+            vr = v[h, n].real
+            vi = v[h, n].imag
+            dr = zr - w[h, n].real
+            di = zi - w[h, n].imag
+            inv = 1.0 / (dr * dr + di * di)
+            # v / d = v * conj(d) / |d|^2
+            acc_r += (vr * dr + vi * di) * inv
+            acc_i += (vi * dr - vr * di) * inv
+            if conj:
+                # conj(v) / (z - conj(w)):  d' = (dr, zi + w.imag)
+                di2 = zi + w[h, n].imag
+                inv2 = 1.0 / (dr * dr + di2 * di2)
+                acc_r += (vr * dr - vi * di2) * inv2
+                acc_i += (-vi * dr - vr * di2) * inv2
+        out[h, l] = complex(acc_r, acc_i)
+
+
+
 def cauchy_np(v, z, w, conj):
     """NumPy twin of :func:`cauchy_nb` by broadcasting: same formula, same per-term arithmetic.
 

@@ -141,7 +141,9 @@ def nplr(measure, N, rank=1, *, half=False, s4=False, **params):
     with :math:`P_0` of low rank, so :math:`S = A + P_0P_0^* - cI` is
     skew-Hermitian and is diagonalised by a **unitary** V (``eigh`` of
     :math:`-iS`), which is numerically stable, unlike diagonalising A itself
-    (its eigenvector matrix has a condition number exponential in N;
+    (its eigenvector matrix has a condition number exponential in N:
+    the eigenvector entries :math:`|S_{d/3}|` scale like :math:`d^{3/2}2^{-4d/3}`;
+    Su writes :math:`\sqrt d` for the prefactor, see ERRATA.md;
     https://kexue.fm/archives/10162). Then :math:`\Lambda = c + i\omega`,
     and P, B are returned in the eigenbasis: :math:`P = V^*P_0`, :math:`B = V^*B_0`.
 

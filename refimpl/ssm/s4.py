@@ -193,6 +193,12 @@ def _kernel_naive(Ab, Bb, C, L, dtype):
     K = np.empty(L, dtype=dtype)
     x = Bb.astype(dtype)
     AbT = Ab.astype(dtype)
+    if dtype is np.complex128:
+        # NumPy's own loops: the threaded BLAS zgemv at N ~ 64 was up to 7x slower on a loaded machine
+        for j in range(L):
+            K[j] = np.einsum("i,i->", C, x)
+            x = np.einsum("ij,j->i", AbT, x)
+        return K
     for j in range(L):
         K[j] = C @ x
         x = AbT @ x
@@ -208,14 +214,15 @@ def _kernel_generating(Ab, Bb, C, L, real):
     count = L // 2 + 1 if real else L
     om = _roots_of_unity(L, count)
     N = Ab.shape[0]
-    # back substitution of (I - om T) x = b for all nodes at once, rows N-1 .. 0
-    X = np.empty((count, N), dtype=np.complex128)
+    # back substitution of (I - om T) x = b for all nodes at once, rows N-1 .. 0 (X[i] holds x_i at every node)
+    X = np.empty((N, count), dtype=np.complex128)
     for i in range(N - 1, -1, -1):
         acc = np.full(count, b[i], dtype=np.complex128)
         if i + 1 < N:
-            acc += om * (X[:, i + 1:] @ T[i, i + 1:])
-        X[:, i] = acc / (1.0 - om * T[i, i])
-    G = X @ c
+            acc += om * np.einsum("j,jm->m", T[i, i + 1:], X[i + 1:])  # NumPy loops: a threaded BLAS gemv of
+            # this (k, L) shape was 10x slower than the arithmetic on a loaded 2-core machine
+        X[i] = acc / (1.0 - om * T[i, i])
+    G = c @ X
     if real:
         return np.fft.irfft(G, n=L)
     return np.fft.ifft(G)
@@ -287,6 +294,9 @@ def kernel(Ab, Bb, C, L, method="naive"):
 
 
 # ----------------------------------------------------------------------------- Cauchy
+#: below this many (channel x node x state) terms the serial numba kernel runs (no thread-pool start)
+_PARALLEL_MIN_WORK = 1 << 20
+
 def cauchy(v, z, w, *, conj=False, backend="auto"):
     r"""Cauchy matrix-vector product :math:`r_l = \sum_n \frac{v_n}{z_l - w_n}`.
 
@@ -305,7 +315,8 @@ def cauchy(v, z, w, *, conj=False, backend="auto"):
         Poles; a 1-D ``w`` is shared by all channels.
     conj : bool, optional
     backend : {"auto", "numba", "numpy"}, optional
-        ``"numba"``: a kernel parallel over (channel, node) pairs;
+        ``"numba"``: a kernel parallel over (channel, node) pairs (a serial
+        build of the same kernel below :math:`2^{20}` terms);
         ``"numpy"``: broadcasting twin (memory H L N).
 
     Returns
@@ -356,7 +367,10 @@ def cauchy(v, z, w, *, conj=False, backend="auto"):
     be = resolve_backend(backend, v2, z, w2)
     if be == "numba":
         out = np.empty((v2.shape[0], z.shape[0]), dtype=np.complex128)
-        _s4_kernels.cauchy_nb(v2, z, w2, bool(conj), out)
+        if v2.size * z.shape[0] >= _PARALLEL_MIN_WORK:
+            _s4_kernels.cauchy_nb(v2, z, w2, bool(conj), out)
+        else:
+            _s4_kernels.cauchy_serial_nb(v2, z, w2, bool(conj), out)
     else:
         out = _s4_kernels.cauchy_np(v2, z, w2, bool(conj))
     return out[0] if squeeze else out
@@ -637,7 +651,7 @@ def dplr_scan(Lambda, P, Q, B, C, dt, u):
 
 
 # ----------------------------------------------------------------------------- S4D
-def kernel_diag(Lambda, B, C, dt, L, method="zoh", *, half=False):
+def kernel_diag(Lambda, B, C, dt, L, method="zoh", half=False):
     r"""S4D kernel of a diagonal system by a Vandermonde product.
 
     .. math::

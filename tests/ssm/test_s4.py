@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from refimpl.ssm import (c_from_ctilde, cauchy, causal_conv, ctilde_from_c, discretize, dplr_discretize, dplr_scan,
                          dplr_step, kernel, kernel_diag, kernel_dplr, legs, nplr, scan)
+from refimpl.ssm import _s4_kernels
 from refimpl.testing import seeds, state_sizes, step_sizes
 
 EPS = np.finfo(np.float64).eps
@@ -41,6 +42,12 @@ def test_cauchy_numba_matches_numpy_twin(conj, rng):
     b = cauchy(v, z, w, conj=conj, backend="numpy")
     mag = np.sum(np.abs(v[:, None, :] / (z[None, :, None] - w[:, None, :])), axis=-1) * (2 if conj else 1)
     assert np.all(np.abs(a - b) <= 4 * (N + 4) * EPS * mag)
+    # the parallel and serial builds of the kernel are the same arithmetic: bitwise equal
+    out_p = np.empty((H, L), dtype=complex)
+    out_s = np.empty((H, L), dtype=complex)
+    _s4_kernels.cauchy_nb(v, z, w, conj, out_p)
+    _s4_kernels.cauchy_serial_nb(v, z, w, conj, out_s)
+    assert np.array_equal(out_p, out_s)
 
 
 @pytest.mark.twin
@@ -317,3 +324,15 @@ def test_bad_input(fn, kwargs, match):
     with pytest.raises(ValueError, match=match):
         fn(**kwargs)
 
+
+
+@pytest.mark.parametrize("L", [1, 2, 33, 512])
+def test_generating_complex_and_nonnormal(L, rng):
+    """Complex, strongly non-normal Ab (Jordan-like block): generating == naive."""
+    N = 10
+    Ab = np.diag(0.9 * np.exp(1j * rng.uniform(0, 2 * np.pi, N))) + np.diag(np.full(N - 1, 0.5), 1)
+    Bb = rng.standard_normal(N) + 1j * rng.standard_normal(N)
+    C = rng.standard_normal(N) + 1j * rng.standard_normal(N)
+    K0 = kernel(Ab, Bb, C, L)
+    assert K0.dtype == np.complex128
+    assert _relerr(kernel(Ab, Bb, C, L, method="generating"), K0) <= KTOL
