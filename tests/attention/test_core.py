@@ -351,3 +351,20 @@ def test_bad_types():
         attention(Q, K, V, mask=np.ones((4, 4)))
     with pytest.raises(TypeError, match="'causal'"):
         attention(Q, K, V, causal=1)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_single_visible_key_in_any_tile_and_extreme_logits(backend):
+    rng = np.random.default_rng(4)
+    nq, nk = 5, 700  # three key tiles
+    q, k = rng.standard_normal((nq, 4)), rng.standard_normal((nk, 4))
+    v = rng.standard_normal((nk, 2))
+    mask = np.zeros((nq, nk), bool)
+    only = [0, 255, 256, 511, 699]  # tile edges: earlier tiles entirely masked for some rows
+    mask[np.arange(nq), only] = True
+    out = attention(q, k, v, mask=mask, backend=backend)
+    assert np.array_equal(out, v[only])
+    # logits of size 1e5: no overflow, the max-logit key takes all the weight
+    big = attention(q * 1e4, k * 10, v, backend=backend)
+    want = v[np.argmax((q * 1e4) @ (k * 10).T, axis=1)]
+    np.testing.assert_allclose(big, want, rtol=0, atol=1e-12)
