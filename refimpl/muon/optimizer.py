@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from .._validation import as_array, check_choice, check_real
-from .newton_schulz import newton_schulz, resolve_coefficients
+from .newton_schulz import EPS_MODES, _check_dtype, newton_schulz, resolve_coefficients
 
 __all__ = ["MOMENTUM_FORMS", "SCALES", "LAYOUTS", "muon_scale", "muon_step", "muon_update"]
 
@@ -190,6 +190,9 @@ def muon_update(G, state, *, momentum=0.95, nesterov=True, momentum_form="ema", 
     check_choice(momentum_form, "momentum_form", MOMENTUM_FORMS)
     factor = muon_scale(G.shape, scale, layout)
     resolve_coefficients(ns_coefficients, ns_steps, name="ns_coefficients", steps_name="ns_steps")
+    _check_dtype(ns_dtype, "ns_dtype")
+    check_real(ns_eps, "ns_eps", low=0.0)
+    check_choice(ns_eps_mode, "ns_eps_mode", EPS_MODES)
     if not isinstance(state, dict):
         raise TypeError(f"parameter 'state' must be a dict (pass {{}} on the first step), got {type(state).__name__}")
     buf = state.get("momentum_buffer")

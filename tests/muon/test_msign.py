@@ -158,3 +158,9 @@ def test_polar_rejects_rank_deficient():
 def test_bad_input(kwargs, param):
     with pytest.raises(ValueError, match=f"'{param}'"):
         msign(**kwargs)
+
+
+@settings(max_examples=30)
+@given(M=matrices(dims, dims, cond=st.floats(1e3, 1e5)))
+def test_svd_and_polar_routes_agree_when_ill_conditioned(M):
+    assert np.max(np.abs(msign(M) - msign(M, "polar"))) <= 1e-9

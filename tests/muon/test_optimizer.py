@@ -134,7 +134,9 @@ def test_state_round_trip_and_errors(rng):
     (dict(G=np.eye(2), layout="in_out_in"), "layout"),
     (dict(G=np.eye(2), ns_coefficients="kj"), "ns_coefficients"),
     (dict(G=np.eye(2), ns_steps=0), "ns_steps"),
-    (dict(G=np.eye(2), ns_dtype="float16"), "dtype"),
+    (dict(G=np.eye(2), ns_dtype="float16"), "ns_dtype"),
+    (dict(G=np.eye(2), ns_eps=-1.0), "ns_eps"),
+    (dict(G=np.eye(2), ns_eps_mode="max"), "ns_eps_mode"),
 ])
 def test_update_bad_input(kwargs, param):
     with pytest.raises(ValueError, match=f"'{param}'"):
