@@ -240,6 +240,29 @@ def _haar_orthogonal(d, gen):
     return Q * np.sign(np.diag(R))
 
 
+def pair_losses(W, out_mat, I, J, variant, P=None):
+    r"""Losses :math:`-\log p(j|i)` for given embeddings (no validation; used by :func:`simulate_init_loss`).
+
+    ``W`` (n, d) input embeddings, ``out_mat`` (n, d) output embeddings (``W``
+    itself when tied), ``I``, ``J`` index arrays, ``P`` the (d, d) projection
+    for ``variant="projection"``. RMSNorm without epsilon or gain.
+    """
+    d = W.shape[1]
+    losses = np.empty(I.shape[0])
+    for start in range(0, I.shape[0], _ROWS):
+        rows = slice(start, min(start + _ROWS, I.shape[0]))
+        Wi = W[I[rows]]
+        h = Wi / np.sqrt(np.mean(Wi * Wi, axis=1, keepdims=True))
+        if variant == "projection":
+            h = h @ P
+        elif variant == "shuffle":
+            h = np.concatenate([h[:, d // 2:], h[:, :d // 2]], axis=1)
+        logits = h @ out_mat.T
+        lse = special.logsumexp(logits, axis=1)
+        losses[rows] = lse - logits[np.arange(logits.shape[0]), J[rows]]
+    return losses
+
+
 def simulate_init_loss(n_vocab, d, sigma, variant="tied", rng=None, n_pairs=2000):
     r"""Monte-Carlo initial loss :math:`-\log p(j\mid i)` of the 2-gram model at initialisation.
 
@@ -316,18 +339,7 @@ def simulate_init_loss(n_vocab, d, sigma, variant="tied", rng=None, n_pairs=2000
     else:
         I = gen.integers(0, n_vocab, size=n_pairs)
     J = (I + gen.integers(1, n_vocab, size=n_pairs)) % n_vocab  # uniform over j != i
-    losses = np.empty(n_pairs)
-    for start in range(0, n_pairs, _ROWS):
-        rows = slice(start, min(start + _ROWS, n_pairs))
-        Wi = W[I[rows]]
-        h = Wi / np.sqrt(np.mean(Wi * Wi, axis=1, keepdims=True))
-        if variant == "projection":
-            h = h @ P
-        elif variant == "shuffle":
-            h = np.concatenate([h[:, d // 2:], h[:, :d // 2]], axis=1)
-        logits = h @ out_mat.T
-        lse = special.logsumexp(logits, axis=1)
-        losses[rows] = lse - logits[np.arange(logits.shape[0]), J[rows]]
+    losses = pair_losses(W, out_mat, I, J, variant, P)
     mean = float(losses.mean())
     se = float(losses.std(ddof=1) / math.sqrt(n_pairs))
     return InitLossSimulation(mean, se, losses)

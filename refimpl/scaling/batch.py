@@ -586,6 +586,18 @@ class Surge:
 
     curve = eta
 
+    def eta_small_batch(self, B):
+        r"""Small-batch limit :math:`\eta^*\approx\frac{\sum_i|g_i|}{\kappa D}\sqrt{2B/\pi}` (:math:`B\ll\pi\kappa^2/2`).
+
+        The square-root law of Adam at small batch. Erratum: the article
+        prints :math:`\sum_i\sigma_i` in the numerator; the leading term of
+        :meth:`eta` (and of the diagonal formula of :func:`optimal_lr_sign`
+        with :math:`\sigma_i=\kappa|g_i|`) has :math:`\sum_i|g_i|`
+        (``derivations/batch_lr.py``; ERRATA.md).
+        """
+        B, _ = batch(B)
+        return self.abs_g_sum / (self.kappa * self.D) * np.sqrt(2.0 * B / math.pi)
+
     def delta_loss(self, B):
         r""":math:`\Delta L(B) = \tfrac12(\beta\sum|g_i|)^2/(D+\beta^2O) = \Delta L_{\max}/(1+\mathcal B_{noise-2}/B)`."""
         b = self.beta(B)
@@ -627,7 +639,7 @@ def surge(g, H, kappa):
     Surge
         Fields ``beta_noise``, ``eta_max``, ``b_noise``, ``b_noise_2``,
         ``delta_loss_max``, ``eta_inf``; methods ``eta(B)`` (the curve, alias
-        ``curve``), ``delta_loss(B)``, ``beta(B)``.
+        ``curve``), ``delta_loss(B)``, ``beta(B)``, ``eta_small_batch(B)``.
 
     Raises
     ------

@@ -138,3 +138,31 @@ def test_type_errors():
         tied_init_loss(10, 8.5, 0.1)
     with pytest.raises(TypeError, match="'rng'"):
         simulate_init_loss(10, 8, 0.1, rng="seed")
+
+
+@pytest.mark.peer
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_pair_losses_match_torch(variant):
+    """RMSNorm (eps=0) + output layer + cross-entropy in torch, per pair, on the same weights."""
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    from refimpl.embedding.init_loss import _haar_orthogonal, pair_losses
+
+    rng = np.random.default_rng(3)
+    n, d = 400, 32
+    W = rng.standard_normal((n, d)) * 0.2
+    V = rng.standard_normal((n, d)) * 0.2 if variant == "untied" else W
+    P = _haar_orthogonal(d, rng) if variant == "projection" else None
+    I = rng.choice(n, 100, replace=False)
+    J = (I + rng.integers(1, n, 100)) % n
+    ours = pair_losses(W, V, I, J, variant, P)
+    h = F.rms_norm(torch.from_numpy(W)[torch.from_numpy(I)], (d,), eps=0.0)
+    if variant == "projection":
+        h = h @ torch.from_numpy(P)
+    elif variant == "shuffle":
+        h = torch.roll(h, d // 2, dims=1)  # swapping the halves = rolling by d/2
+    theirs = F.cross_entropy(h @ torch.from_numpy(V).T, torch.from_numpy(J), reduction="none").numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-13)
+    if variant == "projection":
+        np.testing.assert_allclose(P @ P.T, np.eye(d), atol=1e-13)

@@ -301,3 +301,17 @@ def test_bad_input_names_the_parameter(call, param):
 def test_exact_must_be_bool():
     with pytest.raises(TypeError, match="'exact'"):
         sign_moments([1.0], [1.0], 4, exact="yes")
+
+
+def test_small_batch_square_root_law_uses_sum_abs_g():
+    """Erratum (10542): the leading small-B term has sum|g_i|, not sum sigma_i, in the numerator."""
+    rng = np.random.default_rng(21)
+    g = rng.standard_normal(6)
+    h = rng.uniform(0.5, 2.0, 6)
+    kappa = 40.0
+    s = surge(g, h, kappa)
+    B = np.array([1.0, 2.0, 4.0])          # B << pi kappa^2 / 2 = 2513
+    exact_diag = optimal_lr_sign(g, kappa * np.abs(g), h, B, exact=False)
+    np.testing.assert_allclose(s.eta_small_batch(B), exact_diag, rtol=2 * B.max() / (np.pi * kappa**2) + 1e-12)
+    article = np.sum(kappa * np.abs(g)) / (kappa * h.sum()) * np.sqrt(2 * B / np.pi)   # sum sigma_i numerator
+    assert np.all(np.abs(article / exact_diag - 1) > 10)

@@ -251,3 +251,19 @@ def test_training_bad_input(kwargs, param):
     with pytest.raises(ValueError, match=param):
         nqm_train_to_target(args.pop("theta0"), args.pop("H"), args.pop("Sigma"), args.pop("batch_sizes"),
                             args.pop("target_loss"), **args)
+
+
+@pytest.mark.peer
+def test_torch_adam_first_step_is_the_sign_update():
+    """The article's premise for modelling Adam by SignSGD, checked against torch.optim.Adam (eps=0)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(20)
+    for betas, steps in (((0.9, 0.999), 1), ((0.0, 0.0), 4)):
+        p = torch.zeros(30, dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.Adam([p], lr=0.05, betas=betas, eps=0.0)
+        for _ in range(steps):
+            grad = rng.standard_normal(30)
+            before = p.detach().clone()
+            p.grad = torch.from_numpy(grad)
+            opt.step()
+            np.testing.assert_allclose((before - p.detach()).numpy(), 0.05 * np.sign(grad), rtol=1e-14, atol=0)
