@@ -315,3 +315,18 @@ def test_small_batch_square_root_law_uses_sum_abs_g():
     np.testing.assert_allclose(s.eta_small_batch(B), exact_diag, rtol=2 * B.max() / (np.pi * kappa**2) + 1e-12)
     article = np.sum(kappa * np.abs(g)) / (kappa * h.sum()) * np.sqrt(2 * B / np.pi)   # sum sigma_i numerator
     assert np.all(np.abs(article / exact_diag - 1) > 10)
+
+
+@settings(max_examples=60)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 20), B1=st.floats(1.0, 1e4), f=st.floats(1.0, 100.0))
+def test_sign_mean_properties(seed, n, B1, f):
+    """|E u_i| grows with B toward 1 with the sign of g_i; the approximation stays within 0.108 of erf."""
+    rng = np.random.default_rng(seed)
+    g = rng.standard_normal(n)
+    s = rng.uniform(0.01, 10.0, n)
+    for exact in (True, False):
+        m1 = sign_moments(g, s, B1, exact=exact).mean
+        m2 = sign_moments(g, s, B1 * f, exact=exact).mean
+        assert np.all(np.abs(m1) <= 1) and np.all(np.sign(m1) == np.sign(g))
+        assert np.all(np.abs(m2) >= np.abs(m1) - 4 * EPS)
+    assert np.all(np.abs(sign_moments(g, s, B1).mean - sign_moments(g, s, B1, exact=False).mean) <= 0.108)
