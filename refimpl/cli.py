@@ -1,4 +1,11 @@
-"""The ``refimpl`` command line: ``refimpl verify [TOPIC ...] [--json FILE]``."""
+"""The ``refimpl`` command line.
+
+- ``refimpl verify [TOPIC ...] [--json FILE]``
+- ``refimpl golden list``: the oracle cases;
+  ``refimpl golden export DIR [NAME ...] [--examples N]``: write golden vectors;
+  ``refimpl golden check DIR --module user.module [NAME ...] [--dtype D]``:
+  check a module's candidates against them (see docs/oracle.md).
+"""
 from __future__ import annotations
 
 import argparse
@@ -51,6 +58,29 @@ def _verify(args):
     return 1 if counts["fail"] or counts["error"] else 0
 
 
+def _golden(args):
+    from .testing import golden_loader
+
+    if args.golden_command == "list":
+        from .testing.oracle import discover_oracles
+
+        for name, case in discover_oracles().items():
+            print(f"{name:<28} {case.qualname:<36} dtypes: {', '.join(case.tolerances)}")
+        return 0
+    if args.golden_command == "export":
+        from .testing.golden import export
+
+        try:
+            manifest = export(args.directory, args.names or None, n_examples=args.examples)
+        except ValueError as exc:  # GoldenError is a ValueError
+            print(f"refimpl golden export: error: {exc}", file=sys.stderr)
+            return 2
+        n = sum(len(c["examples"]) for c in manifest["cases"].values())
+        print(f"wrote {len(manifest['cases'])} cases ({n} examples) and manifest.json to {args.directory}")
+        return 0
+    return golden_loader.run_check(args, prog="refimpl golden check")
+
+
 def main(argv=None):
     """Entry point of the ``refimpl`` command."""
     parser = argparse.ArgumentParser(prog="refimpl", description="refimpl: the reference oracle.")
@@ -58,9 +88,21 @@ def main(argv=None):
     p_verify = sub.add_parser("verify", help="run every derivation and cross-check")
     p_verify.add_argument("topics", nargs="*", metavar="TOPIC", help="only these topics (default: all)")
     p_verify.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    p_golden = sub.add_parser("golden", help="golden vectors: list, export, check")
+    gsub = p_golden.add_subparsers(dest="golden_command", required=True)
+    gsub.add_parser("list", help="list the oracle cases")
+    p_export = gsub.add_parser("export", help="write .npz golden vectors and manifest.json into DIR")
+    p_export.add_argument("directory", metavar="DIR")
+    p_export.add_argument("names", nargs="*", metavar="NAME", help="only these oracle cases (default: all)")
+    p_export.add_argument("--examples", type=int, default=16, metavar="N", help="examples per case (default 16)")
+    from .testing.golden_loader import add_check_arguments
+
+    add_check_arguments(gsub.add_parser("check", help="check a module's candidates against the files in DIR"))
     args = parser.parse_args(argv)
     if args.command == "verify":
         return _verify(args)
+    if args.command == "golden":
+        return _golden(args)
     parser.error(f"unknown command {args.command}")  # pragma: no cover
 
 

@@ -7,12 +7,24 @@
   lengths, step sizes ...). They are re-exported here when hypothesis is
   installed (``pip install refimpl[test]``), e.g.
   ``from refimpl.testing import matrices``.
+- :func:`check_against`: drive your implementation with the inputs of a
+  registered oracle case (``"rope.apply"``, ``"ssm.legs_matvec"`` ...) and
+  compare with refimpl; :func:`oracle_names` lists the cases,
+  :mod:`refimpl.testing.oracle` explains how a topic registers one.
+- Golden vectors: :mod:`refimpl.testing.golden` (``refimpl golden export``)
+  and the NumPy-only :mod:`refimpl.testing.golden_loader`.
+- A pytest plugin (:mod:`refimpl.testing.pytest_plugin`) with the fixture
+  ``refimpl_oracle``.
+
+See docs/oracle.md.
 """
 from __future__ import annotations
 
 from ._assert import DEFAULT_TOLERANCES, assert_close, max_error, to_numpy
+from .oracle import OracleResult, check_against, get_oracle, oracle_names, register_oracle
 
-__all__ = ["DEFAULT_TOLERANCES", "assert_close", "max_error", "to_numpy"]
+__all__ = ["DEFAULT_TOLERANCES", "OracleResult", "assert_close", "check_against", "get_oracle", "max_error",
+           "oracle_names", "register_oracle", "to_numpy"]
 
 _STRATEGY_NAMES = (
     "finite_arrays", "finite_vectors", "matrices", "square_matrices", "head_dims",

@@ -1,0 +1,650 @@
+r"""The oracle registry and :func:`check_against`.
+
+Each public refimpl method registers an *oracle case*: a name such as
+``"rope.apply"``, an input generator, the refimpl function and the tolerance
+to hold per dtype. Cases live in ``refimpl/<topic>/_oracles.py`` and are
+discovered automatically (like the ``_checks.py`` modules of ``refimpl
+verify``), so a new topic plugs in by adding that file::
+
+    from ..testing.oracle import register_oracle
+    from .hippo import legs_matvec
+
+    @register_oracle("ssm.legs_matvec", legs_matvec, backends=("numpy", "numba"),
+                     tolerances={"float64": (1e-13, 0.0), "float32": (2e-6, 0.0)})
+    def _legs_matvec(src):
+        n = src.integer("N", 1, 64)
+        return {"v": src.normal("v", (n,))}
+
+The generator receives a *source* with a few drawing methods
+(:class:`Source`). The same generator serves two drivers:
+
+- hypothesis (:func:`check_against`): each draw is a hypothesis draw, so a
+  failure shrinks to the smallest sizes and simplest parameters; array
+  contents come from a drawn seed (seed 0 after shrinking);
+- a seeded NumPy generator (golden vectors, ``refimpl verify``): no
+  hypothesis needed, and the same seed gives bit-identical inputs.
+
+The keys of the returned dict are parameter names of the refimpl function;
+parameters without a default are passed positionally (in signature order),
+the others by keyword, to the reference and to the candidate alike.
+
+Tolerances are norm-wise by default: an output passes when
+``max|actual - expected| <= atol + rtol * max|expected|``; a case may
+declare ``rule="elementwise"`` (``|actual - expected| <= atol + rtol
+|expected|`` everywhere). :mod:`refimpl.testing.golden_loader` holds the one
+comparison routine.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import inspect
+import math
+import pkgutil
+import zlib
+
+import numpy as np
+
+from . import golden_loader as _gl
+
+__all__ = [
+    "Counterexample", "OracleCase", "OracleResult", "RngSource", "Source", "check_against", "discover_oracles",
+    "get_oracle", "oracle_names", "register_oracle",
+]
+
+
+# --------------------------------------------------------------------------- sources
+
+
+class Source:
+    """What an input generator draws from. Every draw has a unique ``label``.
+
+    Labels name the drawn quantities (``"N"``, ``"d"``, ``"layout"``); users
+    can pin them with ``check_against(..., fixed={label: value})``. Array
+    draws record the seed their contents came from.
+    """
+
+    def __init__(self, fixed=None, defaults=None):
+        self.fixed = dict(fixed or {})
+        self.defaults = dict(defaults or {})  # soft pins: used where the value is admissible
+        self.drawn = {}
+
+    def _soft(self, label, ok):
+        return label in self.defaults and self.defaults[label] is not None and ok(self.defaults[label])
+
+    def _record(self, label, value):
+        if label in self.drawn:
+            raise ValueError(f"oracle generator drew label {label!r} twice; labels must be unique")
+        self.drawn[label] = value
+        return value
+
+    # subclasses implement _integer, _real, _choice, _seed
+    def integer(self, label, low, high):
+        """An integer in ``[low, high]`` (shrinks towards ``low``)."""
+        if label in self.fixed:
+            return self._record(label, int(self.fixed[label]))
+        if self._soft(label, lambda v: isinstance(v, int) and low <= v <= high):
+            return self._record(label, self.defaults[label])
+        return self._record(label, int(self._integer(label, low, high)))
+
+    def even(self, label, low, high):
+        """An even integer in ``[low, high]`` (head sizes); shrinks towards the smallest."""
+        if label in self.fixed:
+            v = int(self.fixed[label])
+            if v % 2:
+                raise ValueError(f"parameter 'fixed': {label}={v} must be even")
+            return self._record(label, v)
+        if self._soft(label, lambda v: isinstance(v, int) and v % 2 == 0 and low <= v <= high):
+            return self._record(label, self.defaults[label])
+        return self._record(label, 2 * int(self._integer(label, (low + 1) // 2, high // 2)))
+
+    def real(self, label, low, high, *, log=False):
+        """A float in ``[low, high]``; ``log=True`` draws log-uniformly (needs ``0 < low``)."""
+        if label in self.fixed:
+            return self._record(label, float(self.fixed[label]))
+        if self._soft(label, lambda v: isinstance(v, (int, float)) and low <= v <= high):
+            return self._record(label, float(self.defaults[label]))
+        if log:
+            t = self._real(label, math.log(low), math.log(high))
+            return self._record(label, float(min(max(math.exp(t), low), high)))
+        return self._record(label, float(self._real(label, low, high)))
+
+    def choice(self, label, options, *, follows=None):
+        """One of ``options`` (shrinks towards the first).
+
+        ``follows`` names the function option this choice shapes (e.g. a
+        ``"scale_kind"`` choice that decides what ``scale`` will be): when that
+        option is held at its default, the first option is taken, so list the
+        kind that yields the default first.
+        """
+        options = tuple(options)
+        if label not in self.fixed and follows is not None and follows in self.defaults:
+            return self._record(label, options[0])
+        if label in self.fixed:
+            v = self.fixed[label]
+            if v not in options:
+                raise ValueError(f"parameter 'fixed': {label}={v!r} is not among {options}")
+            return self._record(label, v)
+        if label in self.defaults and self.defaults[label] in options:
+            return self._record(label, self.defaults[label])
+        return self._record(label, options[self._index(label, len(options))])
+
+    def boolean(self, label):
+        """True or False (shrinks towards False)."""
+        return self.choice(label, (False, True))
+
+    def rng(self, label):
+        """A ``numpy.random.Generator`` seeded by a drawn seed (recorded under ``label``)."""
+        seed = int(self.fixed[label]) if label in self.fixed else int(self._integer(label, 0, 2**32 - 1))
+        self._record(label, seed)
+        return np.random.default_rng(seed)
+
+    def normal(self, label, shape, *, scale=1.0, complex=False):
+        """Standard normal array of ``shape`` times ``scale`` (complex: independent real and imaginary parts)."""
+        g = self.rng(label)
+        x = g.standard_normal(shape)
+        if complex:
+            x = x + 1j * g.standard_normal(shape)
+        return scale * x
+
+    def uniform(self, label, shape, low, high):
+        """Uniform array of ``shape`` on ``[low, high)``."""
+        return self.rng(label).uniform(low, high, shape)
+
+
+class RngSource(Source):
+    """Draws from ``numpy.random.default_rng(seed)``: deterministic, no hypothesis."""
+
+    def __init__(self, seed, fixed=None, defaults=None):
+        super().__init__(fixed, defaults)
+        self._g = np.random.default_rng(seed)
+
+    def _integer(self, label, low, high):
+        return int(self._g.integers(low, high + 1))
+
+    def _real(self, label, low, high):
+        return float(self._g.uniform(low, high))
+
+    def _index(self, label, n):
+        return int(self._g.integers(0, n))
+
+
+class _HypothesisSource(Source):
+    def __init__(self, data, fixed=None, defaults=None):
+        super().__init__(fixed, defaults)
+        self._data = data
+        from hypothesis import strategies as st
+
+        self._st = st
+
+    def _integer(self, label, low, high):
+        return self._data.draw(self._st.integers(low, high), label=label)
+
+    def _real(self, label, low, high):
+        return self._data.draw(self._st.floats(low, high, allow_nan=False, allow_infinity=False), label=label)
+
+    def _index(self, label, n):
+        return self._data.draw(self._st.integers(0, n - 1), label=label)
+
+
+# --------------------------------------------------------------------------- registry
+
+
+#: Keyword parameters that select how, not what, a function computes: never drawn or pinned.
+_NOT_OPTIONS = ("backend", "out")
+
+
+def _widen(v):
+    if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.dtype != np.float64:
+        return v.astype(np.float64)
+    if isinstance(v, np.ndarray) and v.dtype.kind == "c" and v.dtype != np.complex128:
+        return v.astype(np.complex128)
+    return v
+
+
+@dataclasses.dataclass(frozen=True)
+class OracleCase:
+    """One registered oracle: see the module docstring."""
+
+    name: str
+    func: object
+    generate: object
+    tolerances: dict
+    backends: tuple = ()
+    keep_dtype: tuple = ()
+    reference: object = None
+    description: str = ""
+    rule: str = "normwise"
+
+    @property
+    def topic(self):
+        """The topic, i.e. the part of the name before the first dot."""
+        return self.name.split(".", 1)[0]
+
+    @property
+    def qualname(self):
+        """``module.function`` of the refimpl function."""
+        mod = getattr(self.func, "__module__", "?")
+        public = mod.rsplit(".", 1)[0] if mod.count(".") >= 2 else mod
+        return f"{public}.{getattr(self.func, '__name__', '?')}"
+
+    def sample(self, source):
+        """Draw one example: returns ``(args, kwargs)`` with ``args`` a list of ``(name, value)``."""
+        inputs = self.generate(source)
+        if not isinstance(inputs, dict):
+            raise TypeError(f"oracle {self.name!r}: the generator must return a dict, got {type(inputs).__name__}")
+        params = inspect.signature(self.func).parameters
+        var_kw = any(p.kind is p.VAR_KEYWORD for p in params.values())
+        unknown = [k for k in inputs if k not in params and not var_kw]
+        if unknown:
+            raise TypeError(f"oracle {self.name!r}: generated {unknown} which {self.qualname} does not take")
+        args = [(n, inputs[n]) for n, p in params.items()
+                if n in inputs and p.default is inspect.Parameter.empty and p.kind in (
+                    p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        pos_names = {n for n, _ in args}
+        kwargs = {k: v for k, v in inputs.items() if k not in pos_names}
+        return args, kwargs
+
+    def keyword_defaults(self):
+        """``{name: default}`` of the refimpl function's options (``backend`` and an ``out`` buffer excluded)."""
+        params = inspect.signature(self.func).parameters
+        return {n: p.default for n, p in params.items()
+                if p.default is not inspect.Parameter.empty and n not in _NOT_OPTIONS}
+
+    def call_reference(self, args, kwargs):
+        """The refimpl result for these inputs (the NumPy twin where the method has several backends)."""
+        # widen rounded inputs (exactly) so refimpl computes and returns float64
+        args = [(n, _widen(v)) for n, v in args]
+        kwargs = {k: _widen(v) for k, v in kwargs.items()}
+        if self.reference is not None:
+            return self.reference(*[v for _, v in args], **kwargs)
+        extra = {"backend": "numpy"} if self.backends else {}
+        return self.func(*[v for _, v in args], **kwargs, **extra)
+
+    def tolerance(self, dtype):
+        """``(rtol, atol)`` for ``dtype``; ValueError listing the dtypes this case supports."""
+        if dtype not in self.tolerances:
+            raise ValueError(f"parameter 'dtype': oracle {self.name!r} has tolerances for "
+                             f"{', '.join(self.tolerances)}; got {dtype!r} (or pass rtol= and atol=)")
+        return self.tolerances[dtype]
+
+    def seed(self, index):
+        """The seed of golden/verify example ``index``: depends only on the name and index."""
+        return [zlib.crc32(self.name.encode()), int(index)]
+
+    def examples(self, n, fixed=None):
+        """``n`` deterministic examples (the golden vectors' inputs).
+
+        Even-numbered examples hold every option at refimpl's default (where
+        the generator draws it), so a kernel implementing only the default
+        configuration has half of the examples to check against; odd ones
+        draw every option.
+        """
+        out = []
+        defaults = self.keyword_defaults()
+        for k in range(n):
+            src = RngSource(self.seed(k), fixed, defaults if k % 2 == 0 else None)
+            args, kwargs = self.sample(src)
+            out.append((args, kwargs, src.drawn))
+        return out
+
+
+_ORACLES: dict[str, OracleCase] = {}
+_DISCOVERED = False
+
+
+def register_oracle(name, func, *, tolerances, backends=(), keep_dtype=(), reference=None, rule="normwise"):
+    """Decorator: register the input generator it decorates as oracle case ``name``.
+
+    Parameters
+    ----------
+    name : str
+        ``"<topic>.<method>"``, e.g. ``"rope.apply"``.
+    func : callable
+        The public refimpl function.
+    tolerances : dict
+        dtype name (``"float64"``, ``"float32"``, ``"float16"``, ``"bfloat16"``)
+        -> ``(rtol, atol)``, norm-wise. Justify each in the generator's docstring.
+    backends : tuple of str
+        Backends ``func`` takes via ``backend=`` (the reference uses "numpy";
+        ``refimpl verify`` compares every backend with it).
+    keep_dtype : tuple of str
+        Input names never rounded to the dtype under test.
+    reference : callable, optional
+        Computes the reference instead of ``func(..., backend="numpy")``.
+    rule : {"normwise", "elementwise"}
+        ``max|a - e| <= atol + rtol max|e|`` per output (default), or
+        ``|a - e| <= atol + rtol |e|`` per element (outputs spanning many
+        orders of magnitude).
+    """
+    if rule not in _gl.RULES:
+        raise ValueError(f"parameter 'rule' must be one of {', '.join(_gl.RULES)}; got {rule!r}")
+    if not isinstance(name, str) or "." not in name:
+        raise ValueError(f"parameter 'name' must look like 'topic.method', got {name!r}")
+    for dt, tol in tolerances.items():
+        if dt not in _gl.DTYPES:
+            raise ValueError(f"parameter 'tolerances': unknown dtype {dt!r}; known: {', '.join(_gl.DTYPES)}")
+        if len(tol) != 2 or min(tol) < 0:
+            raise ValueError(f"parameter 'tolerances': {dt} needs (rtol, atol) >= 0, got {tol!r}")
+    if "float64" not in tolerances:
+        raise ValueError("parameter 'tolerances' must include 'float64'")
+
+    def deco(generate):
+        case = OracleCase(name, func, generate, {k: tuple(map(float, v)) for k, v in tolerances.items()},
+                          tuple(backends), tuple(keep_dtype), reference, inspect.getdoc(generate) or "", rule)
+        old = _ORACLES.get(name)
+        where = (generate.__module__, generate.__qualname__)
+        if old is not None and (old.generate.__module__, old.generate.__qualname__) != where:
+            raise ValueError(f"oracle name {name!r} is registered twice ({old.generate.__module__}."
+                             f"{old.generate.__qualname__} and {where[0]}.{where[1]})")
+        _ORACLES[name] = case
+        return generate
+
+    return deco
+
+
+def discover_oracles():
+    """Import every ``refimpl.<topic>._oracles``; returns ``{name: OracleCase}`` sorted by name."""
+    global _DISCOVERED
+    if not _DISCOVERED:
+        import refimpl
+
+        for info in pkgutil.iter_modules(refimpl.__path__):
+            if not info.ispkg or info.name.startswith("_"):
+                continue
+            mod = f"refimpl.{info.name}._oracles"
+            try:
+                importlib.import_module(mod)
+            except ModuleNotFoundError as exc:
+                if exc.name != mod:
+                    raise
+        _DISCOVERED = True
+    return dict(sorted(_ORACLES.items()))
+
+
+def oracle_names():
+    """Sorted names of every registered oracle case."""
+    return list(discover_oracles())
+
+
+def get_oracle(name):
+    """The :class:`OracleCase` called ``name``; ValueError listing the known names otherwise."""
+    cases = discover_oracles()
+    if name not in cases:
+        raise ValueError(f"parameter 'name': unknown oracle {name!r}; known oracles: {', '.join(cases)}")
+    return cases[name]
+
+
+# --------------------------------------------------------------------------- check_against
+
+
+@dataclasses.dataclass
+class Counterexample:
+    """The (shrunk) failing example: inputs as NumPy arrays at the dtype under test."""
+
+    inputs: dict
+    drawn: dict
+    reason: str
+    expected: object = None
+    actual: object = None
+
+    def __repr__(self):
+        def show(v):
+            if isinstance(v, np.ndarray):
+                return f"array(shape={v.shape}, dtype={v.dtype})" if v.size > 8 else repr(v)
+            return repr(v)
+
+        ins = ", ".join(f"{k}={show(v)}" for k, v in self.inputs.items())
+        return f"Counterexample({ins}; drawn {self.drawn}; {self.reason})"
+
+
+@dataclasses.dataclass
+class OracleResult:
+    """What :func:`check_against` found. Truthy only when ``passed``.
+
+    ``max_error`` is the largest absolute error seen over all examples and
+    outputs, ``max_rel_error`` the largest norm-wise relative error
+    ``max|a-e|/max|e|``, ``worst_ratio`` the largest error / allowed error
+    (<= 1 passes). ``counterexample`` is None when passed.
+    """
+
+    name: str
+    dtype: str
+    passed: bool
+    max_error: float
+    max_rel_error: float
+    worst_ratio: float
+    n_examples: int
+    rtol: float
+    atol: float
+    counterexample: Counterexample | None = None
+    held_at_default: dict = dataclasses.field(default_factory=dict)
+
+    def __bool__(self):
+        return self.passed
+
+    @property
+    def message(self):
+        """One paragraph describing the outcome."""
+        head = (f"oracle {self.name!r} at {self.dtype}: {'passed' if self.passed else 'FAILED'} on "
+                f"{self.n_examples} examples; max abs error {self.max_error:.3e}, max rel error "
+                f"{self.max_rel_error:.3e}, worst error/tolerance {self.worst_ratio:.3g} "
+                f"(rtol={self.rtol:g}, atol={self.atol:g})")
+        if self.held_at_default:
+            held = ", ".join(f"{k}={v!r}" for k, v in self.held_at_default.items())
+            head += f"; options the candidate does not take were held at refimpl's defaults: {held}"
+        if self.counterexample is None:
+            return head
+        return f"{head}\n  {self.counterexample.reason}\n  smallest failing input: {self.counterexample!r}"
+
+    def __repr__(self):
+        return f"<OracleResult {self.message}>"
+
+    __str__ = __repr__
+
+    def raise_for_failure(self):
+        """Raise AssertionError with :attr:`message` unless passed; returns self."""
+        if not self.passed:
+            raise AssertionError(self.message)
+        return self
+
+
+class _Failure(Exception):
+    def __init__(self, cx):
+        super().__init__(cx.reason)
+        self.cx = cx
+
+
+class OracleCaseError(RuntimeError):
+    """An oracle case generated inputs that refimpl itself rejects (a bug in the case, not the candidate)."""
+
+
+def evaluate(case, args, kwargs, candidate, dtype, convert, rtol, atol, fixed=()):
+    """Run ``candidate`` on one example (already generated in float64) and compare.
+
+    Returns ``(outcome, cast_args, cast_kwargs, expected)``.
+    """
+    cargs, ckwargs = _gl.cast_inputs(args, kwargs, dtype, case.keep_dtype)
+    try:
+        expected = case.call_reference(cargs, ckwargs)
+    except (ValueError, TypeError) as exc:
+        raise OracleCaseError(f"oracle {case.name!r} generated inputs that {case.qualname} rejects: {exc}") from exc
+    try:
+        actual = _gl.call_candidate(candidate, cargs, ckwargs, convert, fixed)
+    except Exception as exc:  # noqa: BLE001 - the candidate's error is the finding
+        return _gl.Outcome(False, f"candidate raised {type(exc).__name__}: {exc}"), cargs, ckwargs, expected
+    return _gl.compare_outputs(expected, actual, dtype, rtol, atol, rule=case.rule), cargs, ckwargs, expected
+
+
+def unaccepted_defaults(case, candidate, fixed=()):
+    """Options of ``case`` that ``candidate`` cannot take, with refimpl's defaults.
+
+    A candidate without, e.g., a ``layout`` parameter implements one layout:
+    it is tested with ``layout`` held at refimpl's default, and not passed it.
+    A candidate with ``**kwargs`` (or no inspectable signature) takes everything.
+    """
+    try:
+        params = inspect.signature(candidate).parameters
+    except (TypeError, ValueError):
+        return {}
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return {}
+    return {n: d for n, d in case.keyword_defaults().items() if n not in params and n not in fixed}
+
+
+def _validate_fixed(case, fixed):
+    if not fixed:
+        return
+    known = set()
+    for seed in range(32):  # conditional draws (a method's own parameters) need a few samples
+        src = RngSource([seed, 7], fixed)
+        args, kwargs = case.sample(src)
+        known |= set(src.drawn) | {n for n, _ in args} | set(kwargs)
+        if set(fixed) <= known:
+            return
+    unknown = sorted(set(fixed) - known)
+    if unknown:
+        raise ValueError(f"parameter 'fixed': oracle {case.name!r} has no parameter {', '.join(map(repr, unknown))}; "
+                         f"its parameters are: {', '.join(sorted(known))}")
+
+
+def check_against(name, candidate, *, dtype="float64", max_examples=100, convert=None, fixed=None,
+                  rtol=None, atol=None, seed=None):
+    r"""Drive ``candidate`` with the inputs of oracle ``name`` and compare with refimpl.
+
+    ``candidate`` takes the same arguments as the refimpl function of the
+    oracle (arrays positionally, options by keyword; see
+    :func:`oracle_names` and ``refimpl golden list``) and may take and
+    return torch or JAX arrays (``convert`` maps the NumPy inputs). Floating
+    inputs are rounded to ``dtype`` and the reference is computed in float64
+    from the rounded inputs, so only the candidate's own error counts. The
+    first failure is shrunk by hypothesis to the smallest sizes and simplest
+    parameters.
+
+    Parameters
+    ----------
+    name : str
+        Oracle name, e.g. ``"rope.apply"``.
+    candidate : callable
+        The implementation under test.
+    dtype : {"float64", "float32", "float16", "bfloat16"}, optional
+        Precision under test; the candidate must return this dtype (its
+        complex counterpart for complex outputs). Each oracle lists the dtypes
+        it has tolerances for.
+    max_examples : int, optional
+        Number of hypothesis examples.
+    convert : None, "numpy", "torch", "jax" or callable, optional
+        Maps each NumPy input array to the candidate's array type; "torch"
+        uses ``torch.from_numpy`` (and bfloat16 at ``dtype="bfloat16"``).
+        Outputs are converted back automatically (torch, JAX, CuPy, NumPy).
+    fixed : dict, optional
+        Pin drawn parameters (``{"layout": "half", "d": 64}``) for a kernel
+        that implements one configuration; pinned function parameters are
+        passed to the reference only, not to the candidate. Options that the
+        candidate's signature does not have (and no ``**kwargs``) are pinned
+        to refimpl's default the same way, and the result says so.
+    rtol, atol : float, optional
+        Override the oracle's tolerances for ``dtype``.
+    seed : int, optional
+        Random hypothesis search with this seed; by default the search is
+        derandomised (the same examples on every run).
+
+    Returns
+    -------
+    OracleResult
+        ``passed``, ``max_error``, ``max_rel_error``, ``worst_ratio``,
+        ``counterexample`` (shrunk; None when passed); truthy only when
+        passed, so ``assert check_against(...)`` works in a test and shows
+        the message on failure.
+
+    Raises
+    ------
+    ValueError
+        Unknown oracle ``name`` (the message lists the known ones), a
+        ``dtype`` the oracle has no tolerance for, an unknown ``fixed`` key,
+        ``max_examples < 1``.
+    ImportError
+        If hypothesis is not installed (``pip install refimpl[test]``).
+
+    Notes
+    -----
+    Wrong output shapes or dtypes, a wrong number of outputs and exceptions
+    raised by the candidate are failures like wrong values: they are shrunk
+    and reported in ``counterexample.reason`` ("wrong dtype: output has dtype
+    float64, expected float32"). Do not call this inside a hypothesis
+    ``@given`` test (hypothesis does not nest).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from refimpl.testing import check_against
+    >>> def my_matvec(v):                      # a correct O(N^2) LegS matvec
+    ...     n = np.arange(v.shape[0])
+    ...     r = np.sqrt(2 * n + 1.0)
+    ...     A = -np.tril(np.outer(r, r), -1) - np.diag(n + 1.0)
+    ...     return A @ v
+    >>> bool(check_against("ssm.legs_matvec", my_matvec, max_examples=20))
+    True
+    >>> res = check_against("ssm.legs_matvec", lambda v: my_matvec(v).astype(np.float32), max_examples=5)
+    >>> res.passed, res.counterexample.reason
+    (False, 'wrong dtype: output has dtype float32, expected float64')
+    """
+    case = get_oracle(name)
+    if dtype not in _gl.DTYPES:
+        raise ValueError(f"parameter 'dtype' must be one of {', '.join(_gl.DTYPES)}; got {dtype!r}")
+    if rtol is None or atol is None:
+        drtol, datol = case.tolerance(dtype)
+        rtol = drtol if rtol is None else float(rtol)
+        atol = datol if atol is None else float(atol)
+    if rtol < 0 or atol < 0:
+        raise ValueError(f"parameters 'rtol'/'atol' must be >= 0, got rtol={rtol}, atol={atol}")
+    if not isinstance(max_examples, int) or max_examples < 1:
+        raise ValueError(f"parameter 'max_examples' must be an integer >= 1, got {max_examples!r}")
+    if not callable(candidate):
+        raise TypeError(f"parameter 'candidate' must be callable, got {type(candidate).__name__}")
+    fixed = dict(fixed or {})
+    _validate_fixed(case, fixed)
+    auto = unaccepted_defaults(case, candidate, fixed)
+    skip = set(fixed) | set(auto)
+    conv = _gl.make_converter(convert, dtype)
+    try:
+        import hypothesis
+        from hypothesis import HealthCheck, Phase, Verbosity, assume, given, settings
+        from hypothesis import strategies as st
+    except ImportError:  # pragma: no cover - hypothesis is in refimpl[test]
+        raise ImportError("check_against needs hypothesis: pip install 'refimpl[test]'") from None
+
+    stats = {"n": 0, "abs": 0.0, "rel": 0.0, "ratio": 0.0}
+
+    def body(data):
+        src = _HypothesisSource(data, fixed, auto)
+        args, kwargs = case.sample(src)
+        for k, d in auto.items():  # an option the candidate lacks must sit at its default
+            assume(k not in kwargs or _gl.same_value(kwargs[k], d))
+        out, cargs, ckwargs, expected = evaluate(case, args, kwargs, candidate, dtype, conv, rtol, atol, skip)
+        stats["n"] += 1
+        stats["abs"] = max(stats["abs"], out.max_abs)
+        stats["rel"] = max(stats["rel"], out.max_rel)
+        stats["ratio"] = max(stats["ratio"], out.ratio)
+        if not out.ok:
+            inputs = dict(cargs)
+            inputs.update(ckwargs)
+            raise _Failure(Counterexample(inputs, dict(src.drawn), out.reason, expected, out.actual))
+
+    test = given(st.data())(body)
+    test = settings(max_examples=max_examples, deadline=None, database=None, derandomize=seed is None,
+                    suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet,
+                    report_multiple_bugs=False, print_blob=False,
+                    phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink))(test)
+    if seed is not None:
+        test = hypothesis.seed(seed)(test)
+    cx = None
+    try:
+        test()
+    except _Failure as exc:
+        cx = exc.cx
+    if stats["n"] == 0:
+        raise ValueError(f"oracle {name!r}: no example satisfied fixed={fixed} with the candidate's options "
+                         f"held at their defaults {auto}; pass fixed= consistent with the candidate")
+    return OracleResult(name, dtype, cx is None, stats["abs"], stats["rel"], stats["ratio"], stats["n"],
+                        rtol, atol, cx, auto)
