@@ -18,6 +18,31 @@ import numpy as np
 from .._numba import njit, prange
 
 
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+def _cauchy_entry(v, zl, w, conj, h):
+    """sum_n v[h, n] / (zl - w[h, n]) (+ conj(v[h, n]) / (zl - conj(w[h, n])) if conj), in real arithmetic."""
+    zr = zl.real
+    zi = zl.imag
+    acc_r = 0.0
+    acc_i = 0.0
+    for n in range(v.shape[1]):
+        vr = v[h, n].real
+        vi = v[h, n].imag
+        dr = zr - w[h, n].real
+        di = zi - w[h, n].imag
+        inv = 1.0 / (dr * dr + di * di)
+        # v / d = v * conj(d) / |d|^2
+        acc_r += (vr * dr + vi * di) * inv
+        acc_i += (vi * dr - vr * di) * inv
+        if conj:
+            # conj(v) / (z - conj(w)):  d' = (dr, zi + w.imag)
+            di2 = zi + w[h, n].imag
+            inv2 = 1.0 / (dr * dr + di2 * di2)
+            acc_r += (vr * dr - vi * di2) * inv2
+            acc_i += (-vi * dr - vr * di2) * inv2
+    return complex(acc_r, acc_i)
+
+
 @njit(cache=True, parallel=True, nogil=True, fastmath=False, error_model="numpy")
 def cauchy_nb(v, z, w, conj, out):
     """out[h, l] = sum_n v[h, n] / (z[l] - w[h, n])  (+ conj(v)/(z - conj(w)) if conj).
@@ -25,31 +50,12 @@ def cauchy_nb(v, z, w, conj, out):
     v, w: (H, N) complex128; z: (L,) complex128; out: (H, L) complex128.
     Parallel over the flattened (channel, node) index.
     """
-    H, N = v.shape
+    H = v.shape[0]
     L = z.shape[0]
     for idx in prange(H * L):
         h = idx // L
         l = idx - h * L
-        zr = z[l].real
-        zi = z[l].imag
-        acc_r = 0.0
-        acc_i = 0.0
-        for n in range(N):
-            vr = v[h, n].real
-            vi = v[h, n].imag
-            dr = zr - w[h, n].real
-            di = zi - w[h, n].imag
-            inv = 1.0 / (dr * dr + di * di)
-            # v / d = v * conj(d) / |d|^2
-            acc_r += (vr * dr + vi * di) * inv
-            acc_i += (vi * dr - vr * di) * inv
-            if conj:
-                # conj(v) / (z - conj(w)):  d' = (dr, zi + w.imag)
-                di2 = zi + w[h, n].imag
-                inv2 = 1.0 / (dr * dr + di2 * di2)
-                acc_r += (vr * dr - vi * di2) * inv2
-                acc_i += (-vi * dr - vr * di2) * inv2
-        out[h, l] = complex(acc_r, acc_i)
+        out[h, l] = _cauchy_entry(v, z[l], w, conj, h)
 
 
 @njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
@@ -60,31 +66,12 @@ def cauchy_serial_nb(v, z, w, conj, out):
     Serial twin-in-code of :func:`cauchy_nb` (identical arithmetic) for small problems, where
     starting the thread pool costs more than the work.
     """
-    H, N = v.shape
+    H = v.shape[0]
     L = z.shape[0]
     for idx in range(H * L):
         h = idx // L
         l = idx - h * L
-        zr = z[l].real
-        zi = z[l].imag
-        acc_r = 0.0
-        acc_i = 0.0
-        for n in range(N):
-            vr = v[h, n].real
-            vi = v[h, n].imag
-            dr = zr - w[h, n].real
-            di = zi - w[h, n].imag
-            inv = 1.0 / (dr * dr + di * di)
-            # v / d = v * conj(d) / |d|^2
-            acc_r += (vr * dr + vi * di) * inv
-            acc_i += (vi * dr - vr * di) * inv
-            if conj:
-                # conj(v) / (z - conj(w)):  d' = (dr, zi + w.imag)
-                di2 = zi + w[h, n].imag
-                inv2 = 1.0 / (dr * dr + di2 * di2)
-                acc_r += (vr * dr - vi * di2) * inv2
-                acc_i += (-vi * dr - vr * di2) * inv2
-        out[h, l] = complex(acc_r, acc_i)
+        out[h, l] = _cauchy_entry(v, z[l], w, conj, h)
 
 
 

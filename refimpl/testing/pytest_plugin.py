@@ -17,6 +17,7 @@ import pytest
 
 
 def pytest_addoption(parser):
+    """Add ``--refimpl-max-examples N`` (the fixture's default number of examples)."""
     group = parser.getgroup("refimpl", "refimpl oracle checks")
     group.addoption("--refimpl-max-examples", type=int, default=None, metavar="N",
                     help="default max_examples of the refimpl_oracle fixture (default 100)")

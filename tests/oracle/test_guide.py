@@ -71,6 +71,8 @@ def _run(code, tmp_path, monkeypatch):
 def test_guide_python_block(code, tmp_path, monkeypatch):
     for peer in _peers(code):
         pytest.importorskip(peer)
+    assert any(k in code for k in ("assert", "check_against", "golden", "refimpl_oracle", "register_oracle")), \
+        "a guide example that neither checks nor registers anything"
     _run(code, tmp_path, monkeypatch)
 
 
@@ -93,6 +95,7 @@ def test_guide_jax_blocks_logic_with_a_numpy_stub(code, tmp_path, monkeypatch):
     """
     for name, mod in _numpy_jax_stub().items():
         monkeypatch.setitem(sys.modules, name, mod)
+    assert "assert" in code, "a JAX guide example that checks nothing"
     _run(code, tmp_path, monkeypatch)
 
 
