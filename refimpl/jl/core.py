@@ -144,6 +144,17 @@ def entropy_min_dim(N, coef=8.33):
     return float(out.item()) if scalar else out
 
 
+def _gaussian_tail(coef, n, eps):
+    """``coef * exp(-eps^2 n / 8)`` with validation; a float for scalar inputs."""
+    scalar = np.ndim(n) == 0 and np.ndim(eps) == 0
+    na = as_array(n, "n")
+    if np.any(na < 1):
+        raise ValueError("parameter 'n' (dimension) must be >= 1")
+    e = _eps_array(eps)
+    out = coef * np.exp(-(e**2) * na / 8.0)
+    return float(out.item()) if scalar else out
+
+
 def norm_tail_bound(n, eps):
     r""":math:`P(|\|u\|^2 - 1| \ge \varepsilon) \le 2e^{-\varepsilon^2 n/8}` for :math:`u \sim \mathcal N(0, I_n/n)` ([F]).
 
@@ -157,13 +168,7 @@ def norm_tail_bound(n, eps):
     >>> norm_tail_bound(800, 0.5) == 2 * math.exp(-25.0)
     True
     """
-    scalar = np.ndim(n) == 0 and np.ndim(eps) == 0
-    na = as_array(n, "n")
-    if np.any(na < 1):
-        raise ValueError("parameter 'n' (dimension) must be >= 1")
-    e = _eps_array(eps)
-    out = 2.0 * np.exp(-(e**2) * na / 8.0)
-    return float(out.item()) if scalar else out
+    return _gaussian_tail(2.0, n, eps)
 
 
 def inner_product_tail_bound(n, eps):
@@ -177,13 +182,7 @@ def inner_product_tail_bound(n, eps):
     >>> inner_product_tail_bound(800, 0.5) == 4 * math.exp(-25.0)
     True
     """
-    scalar = np.ndim(n) == 0 and np.ndim(eps) == 0
-    na = as_array(n, "n")
-    if np.any(na < 1):
-        raise ValueError("parameter 'n' (dimension) must be >= 1")
-    e = _eps_array(eps)
-    out = 4.0 * np.exp(-(e**2) * na / 8.0)
-    return float(out.item()) if scalar else out
+    return _gaussian_tail(4.0, n, eps)
 
 
 def gaussian_projection(m, n, rng=None):

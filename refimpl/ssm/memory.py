@@ -227,6 +227,20 @@ def _panels(a, b, breaks, max_width):
     return edges
 
 
+def _measure_options(measure, window, beta):
+    """Validate ``window``/``beta`` for ``measure``; return ``(windowed, window, beta)``."""
+    windowed = measure in ("legt", "lmu", "fout")
+    if not windowed and window != 1.0:
+        raise ValueError(f"parameter 'window' is not used by measure {measure!r}")
+    window = check_real(window, "window", low=0.0, low_open=True)
+    if measure != "lagt" and beta != 1.0:
+        raise ValueError(f"parameter 'beta' is only used by measure 'lagt', got beta={beta!r}")
+    beta = check_real(beta, "beta")
+    if beta == 0.0:
+        raise ValueError("parameter 'beta' must be nonzero")
+    return windowed, window, beta
+
+
 def project(u, N, measure="legs", *, times=None, dt=1.0, window=1.0, beta=1.0, panels=None, nodes=None):
     r"""HiPPO coefficients of a signal's history, from their definition, by quadrature.
 
@@ -317,15 +331,7 @@ def project(u, N, measure="legs", *, times=None, dt=1.0, window=1.0, beta=1.0, p
     fourier = measure in ("fout", "fous")
     if fourier and N % 2 == 0:
         raise ValueError(f"parameter 'N' (the state size 2M+1) must be odd for measure {measure!r}, got {N}")
-    windowed = measure in ("legt", "lmu", "fout")
-    if not windowed and window != 1.0:
-        raise ValueError(f"parameter 'window' is not used by measure {measure!r}")
-    window = check_real(window, "window", low=0.0, low_open=True)
-    if measure != "lagt" and beta != 1.0:
-        raise ValueError(f"parameter 'beta' is only used by measure 'lagt', got beta={beta!r}")
-    beta = check_real(beta, "beta")
-    if beta == 0.0:
-        raise ValueError("parameter 'beta' must be nonzero")
+    windowed, window, beta = _measure_options(measure, window, beta)
     nodes = max(16, N // 2 + 8) if nodes is None else check_int(nodes, "nodes", min_value=1)
     if callable(u):
         if dt != 1.0:
@@ -451,15 +457,7 @@ def reconstruct(c, s, measure="legs", *, window=1.0, beta=1.0):
     fourier = measure in ("fout", "fous")
     if fourier and N % 2 == 0:
         raise ValueError(f"parameter 'c' must have an odd length N = 2M+1 for measure {measure!r}, got {N}")
-    windowed = measure in ("legt", "lmu", "fout")
-    if not windowed and window != 1.0:
-        raise ValueError(f"parameter 'window' is not used by measure {measure!r}")
-    window = check_real(window, "window", low=0.0, low_open=True)
-    if measure != "lagt" and beta != 1.0:
-        raise ValueError(f"parameter 'beta' is only used by measure 'lagt', got beta={beta!r}")
-    beta = check_real(beta, "beta")
-    if beta == 0.0:
-        raise ValueError("parameter 'beta' must be nonzero")
+    windowed, window, beta = _measure_options(measure, window, beta)
     scalar = np.ndim(s) == 0
     s = as_array(np.atleast_1d(s), "s", ndim=1)
     hi = window if windowed else (np.inf if measure == "lagt" else 1.0)

@@ -101,6 +101,19 @@ def rtf_from_ssm(Ab, Bb, C, *, L=None):
     return a, b
 
 
+def _check_rtf(a, b, L):
+    """Validate the RTF coefficients ``a``, ``b`` (same length d) and a kernel length ``L > d``."""
+    a = _coeffs(a, "a")
+    b = _coeffs(b, "b")
+    if a.shape != b.shape:
+        raise ValueError(f"parameter 'b' must have the shape of 'a' {a.shape}, got {b.shape}")
+    d = a.shape[0]
+    L = check_int(L, "L", min_value=1)
+    if L <= d:
+        raise ValueError(f"parameter 'L' must be > d = {d} (len(a)), got {L}")
+    return a, b, L
+
+
 def rtf_kernel(a, b, L):
     r"""Length-L kernel of the rational transfer function: :math:`K = \mathrm{IDFT}_L\big(\mathrm{DFT}_L(b)/\mathrm{DFT}_L(1,a)\big)`.
 
@@ -145,14 +158,8 @@ def rtf_kernel(a, b, L):
     >>> rtf_kernel([-0.5], [1.875], 4)    # b = C-tilde = (1 - 0.5^4) C with C = 2: K_j = 2 (0.5)^j
     array([2.  , 1.  , 0.5 , 0.25])
     """
-    a = _coeffs(a, "a")
-    b = _coeffs(b, "b")
-    if a.shape != b.shape:
-        raise ValueError(f"parameter 'b' must have the shape of 'a' {a.shape}, got {b.shape}")
+    a, b, L = _check_rtf(a, b, L)
     d = a.shape[0]
-    L = check_int(L, "L", min_value=1)
-    if L <= d:
-        raise ValueError(f"parameter 'L' must be > d = {d} (len(a)), got {L}")
     den = np.concatenate([[1.0], a])
     real = not (np.iscomplexobj(a) or np.iscomplexobj(b))
     if real:
@@ -241,14 +248,8 @@ def rtf_to_ssm(a, b, L):
     >>> kernel(Ab, Bb, C, 4)
     array([1., 2., 0., 0.])
     """
-    a = _coeffs(a, "a")
-    b = _coeffs(b, "b")
-    if a.shape != b.shape:
-        raise ValueError(f"parameter 'b' must have the shape of 'a' {a.shape}, got {b.shape}")
+    a, b, L = _check_rtf(a, b, L)
     d = a.shape[0]
-    L = check_int(L, "L", min_value=1)
-    if L <= d:
-        raise ValueError(f"parameter 'L' must be > d = {d} (len(a)), got {L}")
     Ab = companion(a)
     Bb = np.zeros(d, dtype=Ab.dtype)
     Bb[0] = 1.0
