@@ -1,10 +1,12 @@
 """How a call runs: NumPy, numba or CuPy.
 
-Conventions (``shared/API.md``):
+Conventions:
 
+- ``backend="reference"``: the method's definition (``refimpl/<topic>/reference.py``):
+  plain NumPy that reads like the article's equation, always available.
+  ``"numpy"`` is accepted as another name for it.
 - ``backend="auto"``: CuPy when any input is a CuPy array, else numba when it
-  is importable (and the function has a numba path), else NumPy.
-- ``backend="numpy"``: the plain NumPy twin, always available.
+  is importable (and the function has a numba path), else the reference.
 - ``backend="numba"``/``"cupy"``: that path, or
   :class:`BackendUnavailableError` when it cannot run here. Never a silent
   fallback.
@@ -17,10 +19,10 @@ import numpy as np
 
 from ._numba import HAVE_NUMBA
 
-BACKENDS = ("auto", "numpy", "numba", "cupy")
+BACKENDS = ("auto", "reference", "numpy", "numba", "cupy")
 
 __all__ = ["BACKENDS", "BackendUnavailableError", "available_backends", "cupy_or_none",
-           "get_array_module", "is_cupy_array", "resolve_backend"]
+           "get_array_module", "is_cupy_array", "pick", "resolve_backend"]
 
 
 class BackendUnavailableError(RuntimeError):
@@ -96,6 +98,10 @@ def resolve_backend(backend, *arrays, supported=("numpy", "numba")):
     """
     if not isinstance(backend, str) or backend not in BACKENDS:
         raise ValueError(f"parameter 'backend' must be one of {', '.join(map(repr, BACKENDS))}; got {backend!r}")
+    if backend == "reference" and "reference" not in supported:
+        backend = "numpy"  # a function still spelling its reference "numpy"
+    elif backend == "numpy" and "numpy" not in supported and "reference" in supported:
+        backend = "reference"
     has_cupy_input = any(is_cupy_array(a) for a in arrays)
     if backend == "auto":
         if has_cupy_input:
@@ -115,3 +121,32 @@ def resolve_backend(backend, *arrays, supported=("numpy", "numba")):
     if has_cupy_input and backend != "cupy":
         raise ValueError(f"parameter 'backend': got CuPy input with backend={backend!r}; use 'auto' or 'cupy'")
     return backend
+
+
+def pick(backend, *arrays, reference, numba=None, cupy=None):
+    """The implementation one call runs: ``(name, callable)``.
+
+    Parameters
+    ----------
+    backend : {"auto", "reference", "numpy", "numba", "cupy"}
+        What the caller asked for (``"numpy"`` means ``"reference"``).
+    *arrays
+        The array inputs; a CuPy array among them selects CuPy under "auto".
+    reference : callable
+        The definition (``reference.py``); always available.
+    numba, cupy : callable, optional
+        The fast paths this function has (``_fast.py``, ``_xp.py``).
+
+    Returns
+    -------
+    (str, callable)
+        The concrete backend name (``"reference"``, ``"numba"`` or
+        ``"cupy"``) and the function to call.
+    """
+    paths = {"reference": reference}
+    if numba is not None:
+        paths["numba"] = numba
+    if cupy is not None:
+        paths["cupy"] = cupy
+    name = resolve_backend(backend, *arrays, supported=tuple(paths))
+    return name, paths[name]

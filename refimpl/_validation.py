@@ -15,12 +15,28 @@ import numpy as np
 __all__ = [
     "ArgumentTypeError",
     "as_array",
+    "check_bool",
     "check_choice",
     "check_finite",
     "check_int",
     "check_real",
+    "check_rng",
     "check_shape",
+    "check_size",
 ]
+
+#: The most bytes one array may take before a size check refuses the request
+#: (half the machine's memory when it can be read, else 16 GiB).
+def _memory_limit():
+    try:
+        import os
+
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 16 * 2**30
+
+
+MEMORY_LIMIT = _memory_limit()
 
 
 class ArgumentTypeError(TypeError, ValueError):
@@ -106,9 +122,12 @@ def check_shape(array, name, shape):
     return array
 
 
-def as_array(x, name, *, dtype=np.float64, ndim=None, min_ndim=None, shape=None,
-             finite=True, allow_complex=False, min_size=None):
-    """Convert ``x`` to a contiguous NumPy array and validate it.
+def as_array(x, name, *, xp=np, dtype=np.float64, ndim=None, min_ndim=None, shape=None,
+             finite=True, allow_complex=False, min_size=None, keep_float32=False):
+    """Convert ``x`` to a contiguous array of the namespace ``xp`` and validate it.
+
+    The one validation entry of every path, CPU and GPU: with ``xp=cupy``
+    a host input is copied to the device, and the messages are the same.
 
     Parameters
     ----------
@@ -116,6 +135,8 @@ def as_array(x, name, *, dtype=np.float64, ndim=None, min_ndim=None, shape=None,
         The input.
     name : str
         Parameter name used in error messages.
+    xp : module, optional
+        ``numpy`` (default) or ``cupy``.
     dtype : numpy dtype, optional
         Target dtype (default float64). If ``allow_complex`` and ``x`` is
         complex, complex128 is used instead.
@@ -124,28 +145,81 @@ def as_array(x, name, *, dtype=np.float64, ndim=None, min_ndim=None, shape=None,
     shape : tuple, optional
         Required shape, ``None`` entries match any length.
     finite : bool, optional
-        Reject NaN and Inf (default True).
+        Reject NaN and Inf (default True). On a GPU this costs one reduction
+        and one device-to-host sync.
     min_size : int, optional
         Minimum number of elements.
+    keep_float32 : bool, optional
+        Keep a float32 input in float32 (the rule of RoPE's apply).
     """
+    if isinstance(x, (str, bytes)) or x is None:
+        raise ArgumentTypeError(f"parameter '{name}' must be a numeric array, got {type(x).__name__} {_describe(x)}")
     try:
-        arr = np.asarray(x)
-    except Exception as exc:  # pragma: no cover - exotic array-likes
-        raise ArgumentTypeError(f"parameter '{name}' must be array-like: {exc}") from None
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
-        raise ArgumentTypeError(f"parameter '{name}' must be a numeric array, got dtype {arr.dtype}")
-    if np.iscomplexobj(arr) and not allow_complex:
-        raise ArgumentTypeError(f"parameter '{name}' must be real, got complex dtype {arr.dtype}")
-    target = np.complex128 if (allow_complex and np.iscomplexobj(arr)) else dtype
-    arr = np.ascontiguousarray(arr, dtype=target)
+        arr = xp.asarray(x)
+    except Exception as exc:  # ragged lists, exotic array-likes
+        raise ArgumentTypeError(f"parameter '{name}' must be a numeric array (not ragged): {exc}") from None
+    dt = np.dtype(arr.dtype)
+    if dt == object or not (np.issubdtype(dt, np.number) or dt == np.bool_):
+        raise ArgumentTypeError(f"parameter '{name}' must be a numeric array, got dtype {dt}")
+    is_complex = np.issubdtype(dt, np.complexfloating)
+    if is_complex and not allow_complex:
+        raise ArgumentTypeError(f"parameter '{name}' must be real, got complex dtype {dt}")
+    if allow_complex and is_complex:
+        target = np.complex128
+    elif keep_float32 and dt == np.float32:
+        target = np.float32
+    else:
+        target = dtype
+    arr = xp.ascontiguousarray(arr.astype(target, copy=False))
     if ndim is not None and arr.ndim != ndim:
-        raise ValueError(f"parameter '{name}' must be {ndim}-dimensional, got shape {arr.shape}")
+        raise ValueError(f"parameter '{name}' must be {ndim}-dimensional, got shape {tuple(arr.shape)}")
     if min_ndim is not None and arr.ndim < min_ndim:
-        raise ValueError(f"parameter '{name}' must have at least {min_ndim} dimensions, got shape {arr.shape}")
+        raise ValueError(f"parameter '{name}' must have at least {min_ndim} dimensions, got shape {tuple(arr.shape)}")
     if shape is not None:
         check_shape(arr, name, shape)
     if min_size is not None and arr.size < min_size:
         raise ValueError(f"parameter '{name}' must have at least {min_size} elements, got {arr.size}")
-    if finite:
-        check_finite(arr, name)
+    if finite and arr.size and not bool(xp.isfinite(arr).all()):
+        bad = "NaN" if bool(xp.isnan(arr).any()) else "Inf"
+        raise ValueError(f"parameter '{name}' must be finite; it contains {bad}")
     return arr
+
+
+def check_bool(value, name):
+    """Return ``value`` as a Python ``bool``; anything but a bool (``"no"``, 0, 1) raises naming ``name``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ArgumentTypeError(f"parameter '{name}' must be True or False, got {type(value).__name__} {_describe(value)}")
+    return bool(value)
+
+
+def check_rng(rng, name="rng"):
+    """A ``numpy.random.Generator`` from ``None``, a non-negative integer seed or a Generator.
+
+    The one rule for every ``rng``/``seed`` parameter: ``None`` gives a fresh
+    unseeded generator, an int seeds ``numpy.random.default_rng``, a
+    Generator is used as it is (and advanced). Anything else raises.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None:
+        return np.random.default_rng()
+    seed = check_int(rng, name, min_value=0)
+    return np.random.default_rng(seed)
+
+
+def check_size(shape, name, *, itemsize=8, limit=None):
+    """Refuse an allocation of ``shape`` x ``itemsize`` bytes beyond ``limit`` before it is made.
+
+    ``shape`` is an int or a tuple of ints (Python ints, so no overflow);
+    ``limit`` defaults to :data:`MEMORY_LIMIT`. The message names the
+    parameter that set the size and the bytes it would need.
+    """
+    dims = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    nbytes = int(itemsize)
+    for d in dims:
+        nbytes *= int(d)
+    limit = MEMORY_LIMIT if limit is None else limit
+    if nbytes > limit:
+        raise ValueError(f"parameter '{name}' asks for an array of shape {tuple(int(d) for d in dims)}: "
+                         f"{nbytes:.3g} bytes, more than the {limit:.3g} bytes refimpl allows on this machine")
+    return nbytes

@@ -28,14 +28,29 @@ class CheckSkipped(Exception):
     """Raised by a check that cannot run here (e.g. an optional peer is missing)."""
 
 
+#: What a check compares, from the least to the most independent of refimpl's own code.
+KINDS = {
+    "consistency": "a fast path vs the reference definition (same method, other code)",
+    "route": "an independent numerical route (quadrature vs recurrence, dense vs O(N), mpmath)",
+    "statistical": "Monte-Carlo vs a closed form, in standard errors",
+    "order": "an order of convergence, as a log-log slope",
+    "derivation": "a SymPy derivation from the definition vs refimpl's numerics",
+    "peer": "the public code users run (transformers, torch, scipy, scikit-learn, the original repositories)",
+    "article": "a number the article prints",
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class Check:
-    """One registered check."""
+    """One registered check: ``kind`` (see :data:`KINDS`), what it ``compared``, its ``unit``."""
 
     topic: str
     name: str
     func: object
     tol: float | None = None
+    kind: str = "route"
+    unit: str = ""
+    compared: str = ""
 
 
 @dataclasses.dataclass
@@ -58,13 +73,21 @@ class CheckResult:
 _REGISTRY: dict[str, Check] = {}
 
 
-def register(topic, name=None, *, tol=None):
-    """Decorator: register ``func`` as the check ``name`` under ``topic``."""
+def register(topic, name=None, *, tol=None, kind="route", unit="", compared=""):
+    """Decorator: register ``func`` as the check ``name`` under ``topic``.
+
+    ``kind`` is one of :data:`KINDS`; ``unit`` names what the returned
+    number measures ("rel err", "ulp", "z", "slope", "err/bound");
+    ``compared`` says what was compared with what.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"parameter 'kind' must be one of {', '.join(KINDS)}; got {kind!r}")
+
     def deco(func):
         full = name or func.__name__
         if full in _REGISTRY and _REGISTRY[full].func is not func:
             raise ValueError(f"check name {full!r} is registered twice")
-        _REGISTRY[full] = Check(topic, full, func, tol)
+        _REGISTRY[full] = Check(topic, full, func, tol, kind, unit, compared)
         return func
 
     return deco

@@ -21,7 +21,7 @@ def test_explicit_numpy():
 
 
 def test_unknown_backend_lists_choices():
-    with pytest.raises(ValueError, match="'backend'.*'auto', 'numpy', 'numba', 'cupy'"):
+    with pytest.raises(ValueError, match="'backend'.*'auto', 'reference', 'numpy', 'numba', 'cupy'"):
         _backend.resolve_backend("torch")
 
 

@@ -37,15 +37,14 @@ comparison routine.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import inspect
 import math
-import pkgutil
-import zlib
 
 import numpy as np
 
+from . import cases as _cases
 from . import golden_loader as _gl
+from .cases import Case, all_cases, case_names, get_case
 
 __all__ = [
     "Counterexample", "OracleCase", "OracleResult", "RngSource", "Source", "check_against", "discover_oracles",
@@ -188,191 +187,43 @@ class _HypothesisSource(Source):
 
 
 # --------------------------------------------------------------------------- registry
+# The case rows live in refimpl/<topic>/cases.py (see refimpl.testing.cases);
+# these names are the oracle-side view of the same table.
+
+OracleCase = Case
 
 
-#: Keyword parameters that select how, not what, a function computes: never drawn or pinned.
-_NOT_OPTIONS = ("backend", "out")
+def register_oracle(name, func, *, tolerances, backends=(), keep_dtype=(), reference=None, rule="normwise",
+                    why=None):
+    """Decorator: add the input generator it decorates as case ``name`` (for code outside refimpl).
 
-
-def _widen(v):
-    if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.dtype != np.float64:
-        return v.astype(np.float64)
-    if isinstance(v, np.ndarray) and v.dtype.kind == "c" and v.dtype != np.complex128:
-        return v.astype(np.complex128)
-    return v
-
-
-@dataclasses.dataclass(frozen=True)
-class OracleCase:
-    """One registered oracle: see the module docstring."""
-
-    name: str
-    func: object
-    generate: object
-    tolerances: dict
-    backends: tuple = ()
-    keep_dtype: tuple = ()
-    reference: object = None
-    description: str = ""
-    rule: str = "normwise"
-
-    @property
-    def topic(self):
-        """The topic, i.e. the part of the name before the first dot."""
-        return self.name.split(".", 1)[0]
-
-    @property
-    def qualname(self):
-        """``module.function`` of the refimpl function."""
-        mod = getattr(self.func, "__module__", "?")
-        public = mod.rsplit(".", 1)[0] if mod.count(".") >= 2 else mod
-        return f"{public}.{getattr(self.func, '__name__', '?')}"
-
-    def sample(self, source):
-        """Draw one example: returns ``(args, kwargs)`` with ``args`` a list of ``(name, value)``."""
-        inputs = self.generate(source)
-        if not isinstance(inputs, dict):
-            raise TypeError(f"oracle {self.name!r}: the generator must return a dict, got {type(inputs).__name__}")
-        params = inspect.signature(self.func).parameters
-        var_kw = any(p.kind is p.VAR_KEYWORD for p in params.values())
-        unknown = [k for k in inputs if k not in params and not var_kw]
-        if unknown:
-            raise TypeError(f"oracle {self.name!r}: generated {unknown} which {self.qualname} does not take")
-        args = [(n, inputs[n]) for n, p in params.items()
-                if n in inputs and p.default is inspect.Parameter.empty and p.kind in (
-                    p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        pos_names = {n for n, _ in args}
-        kwargs = {k: v for k, v in inputs.items() if k not in pos_names}
-        return args, kwargs
-
-    def keyword_defaults(self):
-        """``{name: default}`` of the refimpl function's options (``backend`` and an ``out`` buffer excluded)."""
-        params = inspect.signature(self.func).parameters
-        return {n: p.default for n, p in params.items()
-                if p.default is not inspect.Parameter.empty and n not in _NOT_OPTIONS}
-
-    def call_reference(self, args, kwargs):
-        """The refimpl result for these inputs (the NumPy twin where the method has several backends)."""
-        # widen rounded inputs (exactly) so refimpl computes and returns float64
-        args = [(n, _widen(v)) for n, v in args]
-        kwargs = {k: _widen(v) for k, v in kwargs.items()}
-        if self.reference is not None:
-            return self.reference(*[v for _, v in args], **kwargs)
-        extra = {"backend": "numpy"} if self.backends else {}
-        return self.func(*[v for _, v in args], **kwargs, **extra)
-
-    def tolerance(self, dtype):
-        """``(rtol, atol)`` for ``dtype``; ValueError listing the dtypes this case supports."""
-        if dtype not in self.tolerances:
-            raise ValueError(f"parameter 'dtype': oracle {self.name!r} has tolerances for "
-                             f"{', '.join(self.tolerances)}; got {dtype!r} (or pass rtol= and atol=)")
-        return self.tolerances[dtype]
-
-    def seed(self, index):
-        """The seed of golden/verify example ``index``: depends only on the name and index."""
-        return [zlib.crc32(self.name.encode()), int(index)]
-
-    def examples(self, n, fixed=None):
-        """``n`` deterministic examples (the golden vectors' inputs).
-
-        Even-numbered examples hold every option at refimpl's default (where
-        the generator draws it), so a kernel implementing only the default
-        configuration has half of the examples to check against; odd ones
-        draw every option.
-        """
-        out = []
-        defaults = self.keyword_defaults()
-        for k in range(n):
-            src = RngSource(self.seed(k), fixed, defaults if k % 2 == 0 else None)
-            args, kwargs = self.sample(src)
-            out.append((args, kwargs, src.drawn))
-        return out
-
-
-_ORACLES: dict[str, OracleCase] = {}
-_DISCOVERED = False
-
-
-def register_oracle(name, func, *, tolerances, backends=(), keep_dtype=(), reference=None, rule="normwise"):
-    """Decorator: register the input generator it decorates as oracle case ``name``.
-
-    Parameters
-    ----------
-    name : str
-        ``"<topic>.<method>"``, e.g. ``"rope.apply"``.
-    func : callable
-        The public refimpl function.
-    tolerances : dict
-        dtype name (``"float64"``, ``"float32"``, ``"float16"``, ``"bfloat16"``)
-        -> ``(rtol, atol)``, norm-wise. Justify each in the generator's docstring.
-    backends : tuple of str
-        Backends ``func`` takes via ``backend=`` (the reference uses "numpy";
-        ``refimpl verify`` compares every backend with it).
-    keep_dtype : tuple of str
-        Input names never rounded to the dtype under test.
-    reference : callable, optional
-        Computes the reference instead of ``func(..., backend="numpy")``.
-    rule : {"normwise", "elementwise"}
-        ``max|a - e| <= atol + rtol max|e|`` per output (default), or
-        ``|a - e| <= atol + rtol |e|`` per element (outputs spanning many
-        orders of magnitude).
+    Topic tables write :class:`~refimpl.testing.cases.Case` rows directly;
+    this decorator builds the same row for a user's own function.
     """
-    if rule not in _gl.RULES:
-        raise ValueError(f"parameter 'rule' must be one of {', '.join(_gl.RULES)}; got {rule!r}")
-    if not isinstance(name, str) or "." not in name:
-        raise ValueError(f"parameter 'name' must look like 'topic.method', got {name!r}")
-    for dt, tol in tolerances.items():
-        if dt not in _gl.DTYPES:
-            raise ValueError(f"parameter 'tolerances': unknown dtype {dt!r}; known: {', '.join(_gl.DTYPES)}")
-        if len(tol) != 2 or min(tol) < 0:
-            raise ValueError(f"parameter 'tolerances': {dt} needs (rtol, atol) >= 0, got {tol!r}")
-    if "float64" not in tolerances:
-        raise ValueError("parameter 'tolerances' must include 'float64'")
+    Case(name, func, lambda src: {}, tolerances, "", rule=rule)  # validate the row before decorating
 
     def deco(generate):
-        case = OracleCase(name, func, generate, {k: tuple(map(float, v)) for k, v in tolerances.items()},
-                          tuple(backends), tuple(keep_dtype), reference, inspect.getdoc(generate) or "", rule)
-        old = _ORACLES.get(name)
-        where = (generate.__module__, generate.__qualname__)
-        if old is not None and (old.generate.__module__, old.generate.__qualname__) != where:
-            raise ValueError(f"oracle name {name!r} is registered twice ({old.generate.__module__}."
-                             f"{old.generate.__qualname__} and {where[0]}.{where[1]})")
-        _ORACLES[name] = case
+        case = Case(name, func, generate, tolerances, why if why is not None else (inspect.getdoc(generate) or ""),
+                    fast=tuple(b for b in backends if b not in ("numpy", "reference")), reference=reference, keep_dtype=tuple(keep_dtype), rule=rule)
+        _cases._add(case, f"{generate.__module__}.{generate.__qualname__}")
         return generate
 
     return deco
 
 
 def discover_oracles():
-    """Import every ``refimpl.<topic>._oracles``; returns ``{name: OracleCase}`` sorted by name."""
-    global _DISCOVERED
-    if not _DISCOVERED:
-        import refimpl
-
-        for info in pkgutil.iter_modules(refimpl.__path__):
-            if not info.ispkg or info.name.startswith("_"):
-                continue
-            mod = f"refimpl.{info.name}._oracles"
-            try:
-                importlib.import_module(mod)
-            except ModuleNotFoundError as exc:
-                if exc.name != mod:
-                    raise
-        _DISCOVERED = True
-    return dict(sorted(_ORACLES.items()))
+    """Every case row, ``{name: Case}`` sorted by name."""
+    return all_cases()
 
 
 def oracle_names():
-    """Sorted names of every registered oracle case."""
-    return list(discover_oracles())
+    """Sorted names of every case."""
+    return case_names()
 
 
 def get_oracle(name):
-    """The :class:`OracleCase` called ``name``; ValueError listing the known names otherwise."""
-    cases = discover_oracles()
-    if name not in cases:
-        raise ValueError(f"parameter 'name': unknown oracle {name!r}; known oracles: {', '.join(cases)}")
-    return cases[name]
+    """The :class:`~refimpl.testing.cases.Case` called ``name``; ValueError listing the known names otherwise."""
+    return get_case(name)
 
 
 # --------------------------------------------------------------------------- check_against

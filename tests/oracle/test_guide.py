@@ -53,10 +53,9 @@ def test_guide_has_the_three_examples():
 
 
 def _run(code, tmp_path, monkeypatch):
-    from refimpl.testing import oracle
+    from refimpl.testing import cases
 
-    oracle.discover_oracles()
-    monkeypatch.setattr(oracle, "_ORACLES", dict(oracle._ORACLES))  # the guide's example case stays local
+    monkeypatch.setattr(cases, "_CASES", dict(cases.all_cases()))  # the guide's example case stays local
     monkeypatch.chdir(tmp_path)
     ns = {"__name__": "guide_example"}
     exec(compile(code, GUIDE, "exec"), ns)
