@@ -445,8 +445,8 @@ def is_valid(mutant: Mutant, source: str) -> bool:
 
 
 def sample(mutants, n, seed, sources):
-    """``n`` valid mutants drawn with ``random.Random(seed)``; the order of ``mutants`` fixes the draw."""
-    order = list(mutants)
+    """``n`` valid mutants drawn with ``random.Random(seed)`` from the sorted sites."""
+    order = sorted(mutants)
     random.Random(seed).shuffle(order)
     chosen = []
     for m in order:

@@ -1,0 +1,182 @@
+"""The mutation generator of tools/mutate.py, on small source strings (fast; no tests are run)."""
+import ast
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+_PATH = Path(__file__).resolve().parents[1] / "tools" / "mutate.py"
+_spec = importlib.util.spec_from_file_location("refimpl_tools_mutate", _PATH)
+mutate = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = mutate          # dataclasses look their module up by name
+_spec.loader.exec_module(mutate)
+
+SOURCE = '''\
+"""Module docstring: 1 + 2 is not code."""
+import numpy as np
+from .._validation import as_array, check_real
+
+SCALE = 0.5
+
+
+def _validate(x):
+    if x < 0:
+        raise ValueError(f"parameter 'x' must be >= 0, got {x - 1}")
+    return x
+
+
+@njit(cache=True, nogil=True)
+def kernel(v, out, lam=2):
+    """Docstring with -x and x[0]."""
+    lam = check_real(lam, "lam", low=0.0)   # validation: left alone
+    if v.shape[0] > 10 and lam <= 3:
+        raise ValueError("too big")
+    acc = 0.0  # comment: 1 - 1
+    for j in range(v.shape[0]):
+        out[j] = -acc + lam * v[j] - 1.5
+        acc += max(v[j], 0.0)
+    s = v[1:v.shape[0]]
+    t = np.maximum(s, 0) if acc > 1 or lam >= 1 else s
+    return t[-1] + SCALE
+'''
+
+
+def _by_op(mutants):
+    out = {}
+    for m in mutants:
+        out.setdefault(m.op, []).append(m)
+    return out
+
+
+def test_every_operator_has_sites_and_each_mutant_is_valid_python():
+    mutants = mutate.mutants_of_source(SOURCE, "refimpl/x/mod.py")
+    ops = _by_op(mutants)
+    assert set(ops) == set(mutate.OPERATORS), set(mutate.OPERATORS) ^ set(ops)
+    original = ast.dump(ast.parse(SOURCE))
+    for m in mutants:
+        new = m.apply(SOURCE)
+        tree = ast.parse(new)                      # valid Python
+        assert ast.dump(tree) != original, m       # and a real change
+        changed = [i for i, (a, b) in enumerate(zip(SOURCE.splitlines(), new.splitlines())) if a != b]
+        assert changed == [m.lineno - 1], m        # exactly one line, the one named
+        assert len(new.splitlines()) == len(SOURCE.splitlines())
+
+
+def test_each_operator_makes_the_expected_edit():
+    mutants = mutate.mutants_of_source(SOURCE, "refimpl/x/mod.py")
+    got = {(m.op,) + m.lines(SOURCE) for m in mutants}
+    got = {(op, old.strip(), new.strip()) for op, old, new in got}
+    expected = [
+        ("sign", "out[j] = -acc + lam * v[j] - 1.5", "out[j] = -acc - lam * v[j] - 1.5"),
+        ("sign", "acc += max(v[j], 0.0)", "acc -= max(v[j], 0.0)"),
+        ("unary", "out[j] = -acc + lam * v[j] - 1.5", "out[j] = acc + lam * v[j] - 1.5"),
+        ("constant", "SCALE = 0.5", "SCALE = 0.51"),
+        ("constant", "out[j] = -acc + lam * v[j] - 1.5", "out[j] = -acc + lam * v[j] - 1.53"),
+        ("constant", "def kernel(v, out, lam=2):", "def kernel(v, out, lam=3):"),
+        ("index", "s = v[1:v.shape[0]]", "s = v[2:v.shape[0]]"),
+        ("index", "s = v[1:v.shape[0]]", "s = v[1:v.shape[0] - 1]"),
+        ("index", "return t[-1] + SCALE", "return t[-2] + SCALE"),
+        ("range", "for j in range(v.shape[0]):", "for j in range(v.shape[0] - 1):"),
+        ("compare", "t = np.maximum(s, 0) if acc > 1 or lam >= 1 else s",
+         "t = np.maximum(s, 0) if acc >= 1 or lam >= 1 else s"),
+        ("boolop", "t = np.maximum(s, 0) if acc > 1 or lam >= 1 else s",
+         "t = np.maximum(s, 0) if acc > 1 and lam >= 1 else s"),
+        ("minmax", "acc += max(v[j], 0.0)", "acc += min(v[j], 0.0)"),
+        ("minmax", "t = np.maximum(s, 0) if acc > 1 or lam >= 1 else s",
+         "t = np.minimum(s, 0) if acc > 1 or lam >= 1 else s"),
+    ]
+    for e in expected:
+        assert e in got, e
+
+
+def test_skipped_regions_have_no_sites():
+    mutants = mutate.mutants_of_source(SOURCE, "refimpl/x/mod.py")
+    lines = SOURCE.splitlines()
+    touched = {lines[m.lineno - 1].strip() for m in mutants}
+    for skipped in ('"""Module docstring: 1 + 2 is not code."""', "import numpy as np",
+                    "if x < 0:",                                     # inside a validator function
+                    "@njit(cache=True, nogil=True)",                 # decorator flags
+                    '"""Docstring with -x and x[0]."""',
+                    'lam = check_real(lam, "lam", low=0.0)   # validation: left alone',
+                    "if v.shape[0] > 10 and lam <= 3:",              # an ``if ...: raise`` guard
+                    'raise ValueError("too big")'):
+        assert skipped not in touched, skipped
+    # the comment on a mutated line is never edited
+    for m in mutants:
+        old, new = m.lines(SOURCE)
+        if "#" in old:
+            assert old[old.index("#"):] == new[new.index("#"):]
+
+
+def test_tiny_floats_and_strings_are_left_alone():
+    src = "def f(x):\n    return x + 1e-12 + len('a-b') * 2\n"
+    new_lines = {m.lines(src)[1].strip() for m in mutate.mutants_of_source(src)}
+    assert "return x + 1e-12 + len('a-b') * 3" in new_lines
+    assert all("1e-12" in line for line in new_lines)
+    assert all("'a-b'" in line for line in new_lines)
+
+
+def test_non_ascii_before_the_site_keeps_columns_right():
+    src = "def f(x):\n    y = {'名前': 1}; return x - y['名前']\n"
+    for m in mutate.mutants_of_source(src):
+        ast.parse(m.apply(src))
+    signs = [m for m in mutate.mutants_of_source(src) if m.op == "sign"]
+    assert [m.lines(src)[1].strip() for m in signs] == ["y = {'名前': 1}; return x + y['名前']"]
+
+
+def test_sampling_is_deterministic_and_depends_on_the_seed():
+    mutants = mutate.mutants_of_source(SOURCE, "m.py")
+    sources = {"m.py": SOURCE}
+    a = mutate.sample(mutants, 8, 0, sources)
+    assert a == mutate.sample(list(reversed(mutants)), 8, 0, sources)
+    assert a == mutate.sample(mutants, 8, 0, sources)
+    assert len(a) == 8 and len(set(a)) == 8
+    assert any(mutate.sample(mutants, 8, s, sources) != a for s in (1, 2, 3))
+    assert mutate.sample(mutants, 10**6, 0, sources) == sorted(mutants)
+
+
+def test_apply_and_revert_in_a_copy_leave_the_file_as_it_was(tmp_path):
+    pkg = tmp_path / "refimpl" / "x"
+    pkg.mkdir(parents=True)
+    target = pkg / "mod.py"
+    target.write_text(SOURCE, encoding="utf-8")
+    cache = pkg / "__pycache__"
+    cache.mkdir()
+    (cache / "mod.cpython-311.pyc").write_bytes(b"stale")
+    before = target.read_bytes()
+    m = mutate.sample(mutate.mutants_of_source(SOURCE, "refimpl/x/mod.py"), 1, 3, {"refimpl/x/mod.py": SOURCE})[0]
+    target.write_text(m.apply(SOURCE), encoding="utf-8")
+    mutate._drop_pyc(target)
+    assert target.read_bytes() != before and not list(cache.glob("mod.*.pyc"))
+    target.write_text(SOURCE, encoding="utf-8")
+    mutate._drop_pyc(target)
+    assert target.read_bytes() == before
+
+
+def test_equivalent_key_ignores_indentation_and_line_numbers():
+    mutants = mutate.mutants_of_source(SOURCE, "refimpl/x/mod.py")
+    m = next(m for m in mutants if m.op == "minmax" and "acc +=" in m.lines(SOURCE)[0])
+    shifted = "\n\n" + SOURCE
+    m2 = next(x for x in mutate.mutants_of_source(shifted, "refimpl/x/mod.py")
+              if x.op == "minmax" and "acc +=" in x.lines(shifted)[0])
+    assert m2.lineno == m.lineno + 2
+    assert mutate.equivalent_key(m, SOURCE) == mutate.equivalent_key(m2, shifted) == (
+        "refimpl/x/mod.py", "acc += max(v[j], 0.0)", "acc += min(v[j], 0.0)")
+
+
+@pytest.mark.parametrize("output,kind,detail", [
+    ("tests/a/test_b.py:12: AssertionError\n=== short test summary info ===\n"
+     "FAILED tests/a/test_b.py::test_c - ...\n", "assertion", "tests/a/test_b.py::test_c"),
+    ("E   IndexError: index 3\nrefimpl/x.py:9: IndexError\n=== short test summary info ===\n"
+     "FAILED tests/a/test_b.py::test_c - IndexError: index 3\n", "crash", "IndexError in tests/a/test_b.py::test_c"),
+    ("/venv/numba/core/dispatcher.py:468: TypingError\n=== short test summary info ===\n"
+     "FAILED tests/a/test_b.py::test_c - numba.core.errors.TypingError: ...\n", "crash", "TypingError in "
+     "tests/a/test_b.py::test_c"),
+    ("=== short test summary info ===\nFAILED tests/a/test_b.py::test_c - assert 1 == 2\n", "assertion",
+     "tests/a/test_b.py::test_c"),
+    ("tests/a/test_b.py:5: Failed\n=== short test summary info ===\nFAILED tests/a/test_b.py::test_c - "
+     "Failed: DID NOT RAISE\n", "assertion", "tests/a/test_b.py::test_c"),
+])
+def test_classify_reads_the_exception_from_pytest_output(output, kind, detail):
+    assert mutate.classify(output) == (kind, detail)
