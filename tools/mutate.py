@@ -44,16 +44,20 @@ non-ignored files, copied to a temporary directory; the user's checkout is
 never written), with ``NUMBA_CACHE_DIR`` inside the copy, under ``nice``,
 with a per-mutant timeout:
 
-1. ``python -m pytest -x -q -p no:cacheprovider tests/<topic> [other test
-   files that import the mutated module by name]``, the files that mention
-   the functions reaching the mutated line first (so a kill comes early);
-2. if that passes and ``tests/test_cases.py`` exists,
-   ``python -m pytest -x -q -p no:cacheprovider tests/test_cases.py -k
-   "<topic>."`` (the case-table rows of the topic).
+1. ``python -m pytest -x -q -p no:cacheprovider <related> <extra>
+   tests/test_cases.py -k "not test_cases.py or <topic>."``: the topic's test
+   files that name a function reaching the mutated line (through the topic's
+   call graph, found by grep), the test files elsewhere that import the
+   mutated module by name (``tests/gpu/test_xp_*`` for the array-namespace
+   code), and the case-table rows of the topic (fast path vs reference,
+   peers, article numbers) when ``tests/test_cases.py`` exists;
+2. if that passes, ``python -m pytest -x -q -p no:cacheprovider <the topic's
+   other test files>``.
 
-A survivor has passed all of them. Outcomes: killed (by an assertion, or by
-a crash such as IndexError or numba's TypingError, read from pytest's short
-summary), timeout (counted as killed, reported apart), survived, or
+The first run is small, so a kill usually comes early; a survivor has
+passed every test file of its topic. Outcomes: killed (by an assertion, or by
+a crash such as IndexError or numba's TypingError, read from pytest's
+traceback), timeout (counted as killed, reported apart), survived, or
 equivalent: a survivor listed in ``tools/mutation_equivalent.toml`` (file,
 original line, mutated line, reason), judged to change nothing observable.
 
@@ -558,16 +562,21 @@ def _drop_pyc(path: Path):
         pyc.unlink()
 
 
-def _related_tests(mutant: Mutant, root: Path, topic: str, graph) -> tuple[list[str], list[str]]:
-    """(topic test files, mutant's related first; other test files importing the mutated module)."""
+def _related_tests(mutant: Mutant, root: Path, topic: str, graph) -> tuple[list[str], list[str], list[str]]:
+    """Test files for a mutant: (related, rest, extra).
+
+    ``related``: the topic's test files that name a function reaching the mutated
+    line (or the module); ``rest``: the topic's other test files; ``extra``: test
+    files elsewhere that import the mutated module by name.
+    """
     module = Path(mutant.path).stem
     names = graph.reaching(mutant.function.split(".")[0], module)
     topic_tests = sorted((root / "tests" / topic).rglob("test_*.py"))
     pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(names))) + r")\b") if names else None
-    first, rest = [], []
+    related, rest = [], []
     for f in topic_tests:
         text = f.read_text(encoding="utf-8", errors="replace")
-        (first if pattern is not None and pattern.search(text) else rest).append(f.relative_to(root).as_posix())
+        (related if pattern is not None and pattern.search(text) else rest).append(f.relative_to(root).as_posix())
     imports = re.compile(rf"refimpl\.{topic}\.{re.escape(module)}\b|from refimpl\.{topic} import [^\n]*\b{re.escape(module)}\b")
     extra = []
     for f in sorted((root / "tests").rglob("test_*.py")):
@@ -576,7 +585,7 @@ def _related_tests(mutant: Mutant, root: Path, topic: str, graph) -> tuple[list[
             continue
         if imports.search(f.read_text(encoding="utf-8", errors="replace")):
             extra.append(rel)
-    return first + rest, extra
+    return related, rest, extra
 
 
 class _CallGraph:
@@ -614,10 +623,15 @@ class Result:
     reason: str = ""
 
 
+_RUNNING: set = set()          # the pytest processes started by this run (killed on Ctrl-C)
+_STOP = threading.Event()
+
+
 def _run(cmd, cwd, env, timeout, nice):
     full = (["nice", "-n", str(nice)] if nice else []) + cmd
     proc = subprocess.Popen(full, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
+    _RUNNING.add(proc)
     try:
         out, _ = proc.communicate(timeout=timeout)
         return proc.returncode, out.decode(errors="replace")
@@ -625,23 +639,42 @@ def _run(cmd, cwd, env, timeout, nice):
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
         return None, ""
+    finally:
+        _RUNNING.discard(proc)
 
 
-def test_commands(files, extra, topic, copy: Path):
-    """The pytest command lines for one mutant (one process: the interpreter starts once).
+def _kill_running():
+    for proc in list(_RUNNING):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
-    The case-table rows of the topic are selected with ``-k "not test_cases.py or <topic>."``:
-    every other file given runs whole, ``tests/test_cases.py`` only for the topic.
+
+def test_commands(related, rest, extra, topic, copy: Path):
+    """The pytest command lines for one mutant, run in order until one fails.
+
+    First the related test files, the other files importing the mutated module
+    and the topic's case-table rows (``tests/test_cases.py -k "not
+    test_cases.py or <topic>."``: the other files run whole), in one process;
+    then, if all pass, the topic's remaining test files. A kill usually comes
+    in the first, smaller run; a survivor has passed every file of the topic.
     """
     py = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
+    first = related + extra
     if (copy / "tests" / "test_cases.py").exists():
-        return [py + files + extra + ["tests/test_cases.py", "-k", f"not test_cases.py or {topic}."]]
-    return [py + files + extra]
+        first = first + ["tests/test_cases.py", "-k", f"not test_cases.py or {topic}."]
+    cmds = [py + first] if first else []
+    if rest:
+        cmds.append(py + rest)
+    return cmds
 
 
 def run_tests(cmds, copy, env, deadline, nice):
     """('passed' | 'failed' | 'timeout', output)."""
     for cmd in cmds:
+        if _STOP.is_set():
+            return "failed", "interrupted"
         left = deadline - time.monotonic()
         if left <= 0:
             return "timeout", ""
@@ -672,9 +705,9 @@ class Worker:
 
     def warm(self, topic):
         if topic not in self.baseline:
-            files, _ = _related_tests(Mutant("", 0, 0, 0, "", "", "<module>"), self.copy, topic, _NoGraph())
+            _, files, _ = _related_tests(Mutant("", 0, 0, 0, "", "", "<module>"), self.copy, topic, _NoGraph())
             t0 = time.monotonic()
-            status, out = run_tests(test_commands(files, [], topic, self.copy), self.copy, self.env,
+            status, out = run_tests(test_commands(files, [], [], topic, self.copy), self.copy, self.env,
                                     time.monotonic() + 1800, self.args.nice)
             self.baseline[topic] = (status == "passed", time.monotonic() - t0)
             self.log(f"baseline {topic}: {status} in {self.baseline[topic][1]:.0f} s" +
@@ -688,13 +721,13 @@ class Worker:
             return Result(mutant, "skipped", "the topic's tests fail without a mutant")
         timeout = self.args.timeout or max(60.0, 3.0 * base)
         graph = self.graphs.setdefault(topic, _CallGraph(self.copy, topic))
-        files, extra = _related_tests(mutant, self.copy, topic, graph)
+        related, rest, extra = _related_tests(mutant, self.copy, topic, graph)
         target = self.copy / mutant.path
         t0 = time.monotonic()
         try:
             target.write_text(mutant.apply(source), encoding="utf-8")
             _drop_pyc(target)
-            status, out = run_tests(test_commands(files, extra, topic, self.copy), self.copy, self.env,
+            status, out = run_tests(test_commands(related, rest, extra, topic, self.copy), self.copy, self.env,
                                     time.monotonic() + timeout, self.args.nice)
         finally:
             target.write_text(source, encoding="utf-8")
@@ -874,6 +907,10 @@ def main(argv=None):
                 jobs=args.jobs, timeout=f"{args.timeout:.0f} s" if args.timeout else "max(60 s, 3 x baseline)",
                 sites=len(everything), files=len(sources), topics=names, n=len(chosen), seed=args.seed,
                 baseline={}, stale=[])
+    def _interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _interrupt)
     base = Path(tempfile.mkdtemp(prefix="refimpl-mutate-"))
     log(f"{len(chosen)} mutants of {len(everything)} sites; copies in {base}")
     results: list[Result] = []
@@ -882,7 +919,7 @@ def main(argv=None):
         workers = [Worker(i, base, args, log) for i in range(args.jobs)]
 
         def work(w):
-            while True:
+            while not _STOP.is_set():
                 with lock:
                     if not queue:
                         return
@@ -892,6 +929,8 @@ def main(argv=None):
                 except Exception as exc:            # report it and go on with the next mutant
                     log(f"error running {m.path}:{m.lineno}: {exc!r}")
                     r = Result(m, "skipped", f"tool error: {exc!r}")
+                if _STOP.is_set():
+                    return
                 key = equivalent_key(m, sources[m.path])
                 if r.outcome == "survived" and key in equivalent:
                     r.outcome, r.reason = "equivalent", equivalent[key]
@@ -908,11 +947,19 @@ def main(argv=None):
                     print(f"[{len(results)}/{len(chosen)}] {r.outcome:9s} {r.seconds:5.0f} s  "
                           f"{m.path}:{m.lineno} {m.describe(sources[m.path])}  {r.detail}", flush=True)
 
-        threads = [threading.Thread(target=work, args=(w,)) for w in workers]
+        threads = [threading.Thread(target=work, args=(w,), daemon=True) for w in workers]
         for t in threads:
             t.start()
-        for t in threads:
-            t.join()
+        try:
+            while any(t.is_alive() for t in threads):
+                for t in threads:
+                    t.join(timeout=1.0)
+        except KeyboardInterrupt:
+            log("interrupted: stopping the running tests, the report keeps what is done")
+            _STOP.set()
+            _kill_running()
+            for t in threads:
+                t.join()
         write_report(report, results, sources, meta, done=len(results) == len(chosen))
         log(f"report: {report}")
     finally:
