@@ -18,6 +18,9 @@ import numpy as np
 from .._validation import as_array, check_real
 
 SCALE = 0.5
+__all__ = ["kernel"]
+__all__ += ["SCALE"]
+MASK = 0x7FFF
 
 
 def _validate(x):
@@ -72,6 +75,7 @@ def test_each_operator_makes_the_expected_edit():
         ("sign", "acc += max(v[j], 0.0)", "acc -= max(v[j], 0.0)"),
         ("unary", "out[j] = -acc + lam * v[j] - 1.5", "out[j] = acc + lam * v[j] - 1.5"),
         ("constant", "SCALE = 0.5", "SCALE = 0.51"),
+        ("constant", "MASK = 0x7FFF", "MASK = 0x8000"),
         ("constant", "out[j] = -acc + lam * v[j] - 1.5", "out[j] = -acc + lam * v[j] - 1.53"),
         ("constant", "def kernel(v, out, lam=2):", "def kernel(v, out, lam=3):"),
         ("index", "s = v[1:v.shape[0]]", "s = v[2:v.shape[0]]"),
@@ -94,7 +98,7 @@ def test_skipped_regions_have_no_sites():
     mutants = mutate.mutants_of_source(SOURCE, "refimpl/x/mod.py")
     lines = SOURCE.splitlines()
     touched = {lines[m.lineno - 1].strip() for m in mutants}
-    for skipped in ('"""Module docstring: 1 + 2 is not code."""', "import numpy as np",
+    for skipped in ('"""Module docstring: 1 + 2 is not code."""', "import numpy as np", '__all__ += ["SCALE"]',
                     "if x < 0:",                                     # inside a validator function
                     "@njit(cache=True, nogil=True)",                 # decorator flags
                     '"""Docstring with -x and x[0]."""',

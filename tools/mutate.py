@@ -225,7 +225,8 @@ class _Sites:
             return
         if isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant):
             return                                                    # docstring
-        if isinstance(s, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in s.targets):
+        targets = s.targets if isinstance(s, ast.Assign) else [s.target] if isinstance(s, ast.AugAssign) else []
+        if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
             return
         if isinstance(s, (ast.If, ast.While)):
             guard = s.body and all(isinstance(b, (ast.Raise, ast.Expr, ast.Assign)) for b in s.body) \
@@ -388,7 +389,7 @@ class _Sites:
         t = self._token((lineno, col), (lineno, col + 1), _Anything())
         if t is None or t.type != tokenize.NUMBER or t.start[0] != t.end[0]:
             return
-        self._add(lineno, t.start[1], t.end[1], _nudge(v), where)
+        self._add(lineno, t.start[1], t.end[1], _nudge(v, t.string), where)
 
 
 class _Anything:
@@ -396,9 +397,12 @@ class _Anything:
         return True
 
 
-def _nudge(v):
-    """2 -> 3, 0.5 -> 0.51, 0.0 -> 0.01 (as a literal)."""
+def _nudge(v, text=""):
+    """2 -> 3, 0x7FFF -> 0x8000, 0.5 -> 0.51, 0.0 -> 0.01 (as a literal)."""
     if isinstance(v, int):
+        if text[:2].lower() in ("0x", "0o", "0b"):
+            new = format(v + 1, {"x": "x", "o": "o", "b": "b"}[text[1].lower()])
+            return text[:2] + (new.upper() if text[2:].isupper() else new)
         return str(v + 1)
     new = v + 0.02 * abs(v) if v != 0 else 0.01
     text = f"{new:.6g}"
