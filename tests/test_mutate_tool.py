@@ -184,3 +184,23 @@ def test_equivalent_key_ignores_indentation_and_line_numbers():
 ])
 def test_classify_reads_the_exception_from_pytest_output(output, kind, detail):
     assert mutate.classify(output) == (kind, detail)
+
+
+def test_report_counts_and_keeps_the_hand_written_notes(tmp_path):
+    sources = {"refimpl/x/mod.py": SOURCE}
+    ms = mutate.sample(mutate.mutants_of_source(SOURCE, "refimpl/x/mod.py"), 4, 0, sources)
+    results = [mutate.Result(ms[0], "killed", "assertion: t", 1.0), mutate.Result(ms[1], "killed", "crash: E in t", 1.0),
+               mutate.Result(ms[2], "survived", "", 1.0), mutate.Result(ms[3], "equivalent", "", 1.0, "no change")]
+    meta = dict(command="c", commit="abc", dirty=False, date="d", t0=0.0, jobs=1, timeout="60 s", sites=9, files=1,
+                topics=["x"], n=4, seed=0, baseline={"x": (True, 3.0)}, stale=[])
+    report = tmp_path / "MUTATION.md"
+    report.write_text("old\n\n## Notes\n\nkept by hand\n", encoding="utf-8")
+    mutate.write_report(report, results, sources, meta, done=True)
+    text = report.read_text(encoding="utf-8")
+    assert "| killed | 2 (1 by an assertion, 1 by a crash) |" in text
+    assert "| survived | 1 |" in text and "| equivalent (judged, not counted) | 1 |" in text
+    assert "**Kill rate over non-equivalent mutants: 66.7 %** (2 of 3)." in text
+    assert "Why equivalent: no change" in text
+    old, new = ms[2].lines(SOURCE)
+    assert f"-{old}\n+{new}" in text                       # the survivor's diff
+    assert text.endswith("\n## Notes\n\nkept by hand\n") and text.count("\n## Notes") == 1

@@ -788,7 +788,8 @@ def write_report(path: Path, results, sources, meta, done):
         "```",
         "",
         "Survivors judged equivalent (no observable change) go in `tools/mutation_equivalent.toml`",
-        "with the reason; the other survivors are gaps in the tests.",
+        "with the reason; the other survivors are gaps in the tests. A section `## Notes` at the end",
+        "of this file is written by hand and kept when the tool rewrites the rest.",
         "",
         "## Run",
         "",
@@ -849,7 +850,13 @@ def write_report(path: Path, results, sources, meta, done):
             m = r.mutant
             lines.append(f"| `{m.path}:{m.lineno}` | {m.op} | `{m.function}` | {r.outcome} | "
                          f"{r.detail.replace('|', '/')} | {r.seconds:.0f} |")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    notes = ""
+    if path.exists():                       # a hand-written "## Notes" section is kept across runs
+        old = path.read_text(encoding="utf-8")
+        at = old.find("\n## Notes")
+        if at >= 0:
+            notes = old[at:]
+    path.write_text("\n".join(lines) + "\n" + notes, encoding="utf-8")
 
 
 def _mutant_block(r, sources, reason=None):
