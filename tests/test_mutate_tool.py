@@ -204,3 +204,21 @@ def test_report_counts_and_keeps_the_hand_written_notes(tmp_path):
     old, new = ms[2].lines(SOURCE)
     assert f"-{old}\n+{new}" in text                       # the survivor's diff
     assert text.endswith("\n## Notes\n\nkept by hand\n") and text.count("\n## Notes") == 1
+
+
+def test_numba_cache_of_the_module_and_its_importers_is_dropped(tmp_path):
+    pkg = tmp_path / "refimpl" / "t"
+    pkg.mkdir(parents=True)
+    (pkg / "_kernels.py").write_text("import numpy as np\n")
+    (pkg / "core.py").write_text("from . import _kernels\n")
+    (pkg / "api.py").write_text("from .core import f\n")
+    (pkg / "other.py").write_text("import numpy\n")
+    assert mutate.importers(tmp_path, "t", "_kernels") == {"_kernels", "core", "api"}
+    cache = tmp_path / "cache"
+    for folder in ("t_0123abcd", "u_4567ef01"):
+        (cache / folder).mkdir(parents=True)
+        for name in ("_kernels.k-3.py311.nbi", "_kernels.k-3.py311.0.nbc", "core.g-9.py311.nbi", "other.h-1.py311.nbi"):
+            (cache / folder / name).write_text("x")
+    mutate._drop_numba_cache(cache, "t", {"_kernels", "core", "api"})
+    assert sorted(p.name for p in (cache / "t_0123abcd").iterdir()) == ["other.h-1.py311.nbi"]
+    assert len(list((cache / "u_4567ef01").iterdir())) == 4          # another topic's folder is untouched

@@ -42,7 +42,10 @@ tree and seed give the same mutants.
 Each mutant runs in a copy of the repository (the tracked and untracked,
 non-ignored files, copied to a temporary directory; the user's checkout is
 never written), with ``NUMBA_CACHE_DIR`` inside the copy, under ``nice``,
-with a per-mutant timeout:
+with a per-mutant timeout. Around each mutant the stale state is dropped: the
+module's ``.pyc``, the numba cache of the module and of the topic modules
+that import it (numba does not notice a change in a callee's file), and the
+Hypothesis example database. The tests run:
 
 1. ``python -m pytest -x -q -p no:cacheprovider <related> <extra>
    tests/test_cases.py -k "not test_cases.py or <topic>."``: the topic's test
@@ -566,6 +569,48 @@ def _drop_pyc(path: Path):
         pyc.unlink()
 
 
+def importers(root: Path, topic: str, module: str) -> set[str]:
+    """The modules of a topic that import ``module`` (of the same topic), directly or not, and itself.
+
+    numba's cache of a kernel is invalidated only when its own file changes; a
+    kernel that calls a kernel of another file keeps the callee compiled in, so
+    the cache of every importer is dropped with the mutated file's.
+    """
+    pkg = f"refimpl.{topic}"
+    imports: dict[str, set[str]] = {}
+    for f in (root / "refimpl" / topic).glob("*.py"):
+        got = set()
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level == 1 or base == pkg or base.startswith(pkg + "."):
+                    mod = base[len(pkg) + 1:] if base.startswith(pkg) else base
+                    if mod:
+                        got.add(mod.split(".")[0])
+                    else:
+                        got.update(a.name for a in node.names)
+            elif isinstance(node, ast.Import):
+                got.update(a.name.split(".")[2] for a in node.names if a.name.startswith(pkg + "."))
+        imports[f.stem] = got
+    reach, todo = {module}, [module]
+    while todo:
+        cur = todo.pop()
+        for mod, deps in imports.items():
+            if cur in deps and mod not in reach:
+                reach.add(mod)
+                todo.append(mod)
+    return reach
+
+
+def _drop_numba_cache(cache: Path, topic: str, modules):
+    if not cache.exists():
+        return
+    for f in cache.rglob("*.nb[ic]"):
+        # numba names the folder <source folder>_<hash of its path>, the files <module>.<function>-<line>...
+        if f.parent.name.rsplit("_", 1)[0] == topic and f.name.split(".")[0] in modules:
+            f.unlink()
+
+
 def _related_tests(mutant: Mutant, root: Path, topic: str, graph) -> tuple[list[str], list[str], list[str]]:
     """Test files for a mutant: (related, rest, extra).
 
@@ -727,15 +772,20 @@ class Worker:
         graph = self.graphs.setdefault(topic, _CallGraph(self.copy, topic))
         related, rest, extra = _related_tests(mutant, self.copy, topic, graph)
         target = self.copy / mutant.path
+        stale = importers(self.copy, topic, target.stem)
+        cache = Path(self.env["NUMBA_CACHE_DIR"])
         t0 = time.monotonic()
         try:
             target.write_text(mutant.apply(source), encoding="utf-8")
             _drop_pyc(target)
+            _drop_numba_cache(cache, topic, stale)
+            shutil.rmtree(self.copy / ".hypothesis", ignore_errors=True)
             status, out = run_tests(test_commands(related, rest, extra, topic, self.copy), self.copy, self.env,
                                     time.monotonic() + timeout, self.args.nice)
         finally:
             target.write_text(source, encoding="utf-8")
             _drop_pyc(target)
+            _drop_numba_cache(cache, topic, stale)
         dt = time.monotonic() - t0
         if status == "timeout":
             return Result(mutant, "timeout", f"> {timeout:.0f} s", dt)
