@@ -222,3 +222,23 @@ def test_numba_cache_of_the_module_and_its_importers_is_dropped(tmp_path):
     mutate._drop_numba_cache(cache, "t", {"_kernels", "core", "api"})
     assert sorted(p.name for p in (cache / "t_0123abcd").iterdir()) == ["other.h-1.py311.nbi"]
     assert len(list((cache / "u_4567ef01").iterdir())) == 4          # another topic's folder is untouched
+
+
+def test_workers_keep_to_their_topics():
+    class W:
+        def __init__(self):
+            self.claimed = set()
+
+    def m(topic, line):
+        return mutate.Mutant(f"refimpl/{topic}/a.py", line, 0, 1, "x", "sign")
+
+    queue = [m("a", 1), m("a", 2), m("a", 3), m("b", 1), m("b", 2), m("c", 1)]
+    w1, w2 = W(), W()
+    order = []
+    while True:
+        got = [mutate._next(queue, w, [w1, w2]) for w in (w1, w2)]
+        if got == [None, None]:
+            break
+        order.append([g.path.split("/")[1] if g else None for g in got])
+    assert order[0] == ["a", "b"] and order[1] == ["a", "b"]      # each on its own topic
+    assert sorted(t for pair in order for t in pair if t) == ["a", "a", "a", "b", "b", "c"]

@@ -746,6 +746,7 @@ class Worker:
         self.args = args
         self.log = log
         self.baseline: dict[str, tuple[bool, float]] = {}
+        self.claimed: set[str] = set()          # topics this worker runs (see _next)
         self.graphs: dict[str, _CallGraph] = {}
         where = subprocess.run([sys.executable, "-c", "import refimpl; print(refimpl.__file__)"], cwd=self.copy,
                                env=self.env, capture_output=True, text=True).stdout.strip()
@@ -926,6 +927,33 @@ def _fmt_time(s):
 # ---------------------------------------------------------------------------
 
 
+def _next(queue, worker, workers):
+    """The next mutant for ``worker``: of a topic it has warmed, else of a topic no other worker is on.
+
+    Each topic's tests run unmutated once per worker (the check and the numba
+    warm-up), so workers keep to their topics where they can.
+    """
+    if not queue:
+        return None
+
+    def topic(m):
+        return m.path.split("/")[1]
+
+    busy = {t for w in workers if w is not worker for t in w.claimed}
+    for pick in (lambda m: topic(m) in worker.claimed, lambda m: topic(m) not in busy, lambda m: True):
+        left = [m for m in queue if pick(m)]
+        if left:
+            counts = {}
+            for m in left:
+                counts[topic(m)] = counts.get(topic(m), 0) + 1
+            best = max(counts, key=lambda t: (counts[t], t))
+            m = next(m for m in left if topic(m) == best)
+            queue.remove(m)
+            worker.claimed.add(topic(m))                    # other workers keep off it while they can
+            return m
+    return None
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--n", type=int, default=100, help="number of mutants to sample (default 100)")
@@ -982,9 +1010,9 @@ def main(argv=None):
         def work(w):
             while not _STOP.is_set():
                 with lock:
-                    if not queue:
+                    m = _next(queue, w, workers)
+                    if m is None:
                         return
-                    m = queue.pop(0)
                 try:
                     r = w.run(m, sources[m.path])
                 except Exception as exc:            # report it and go on with the next mutant
