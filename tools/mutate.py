@@ -1000,6 +1000,7 @@ def main(argv=None):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)       # also where a background shell started us ignoring it
     base = Path(tempfile.mkdtemp(prefix="refimpl-mutate-"))
     log(f"{len(chosen)} mutants of {len(everything)} sites; copies in {base}")
     results: list[Result] = []
