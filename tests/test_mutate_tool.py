@@ -242,3 +242,10 @@ def test_workers_keep_to_their_topics():
         order.append([g.path.split("/")[1] if g else None for g in got])
     assert order[0] == ["a", "b"] and order[1] == ["a", "b"]      # each on its own topic
     assert sorted(t for pair in order for t in pair if t) == ["a", "a", "a", "b", "b", "c"]
+
+
+def test_lines_are_counted_as_python_counts_them():
+    src = 'def f(x):\n    """a\x0cb\u2028c"""\n    return x + 1\n'
+    (m,) = [m for m in mutate.mutants_of_source(src) if m.op == "sign"]
+    assert m.lineno == 3 and m.lines(src) == ("    return x + 1", "    return x - 1")
+    assert m.apply(src) == src.replace("x + 1", "x - 1")

@@ -131,21 +131,26 @@ class Mutant:
 
     def apply(self, source: str) -> str:
         """The mutated source text."""
-        lines = source.splitlines(keepends=True)
+        lines = _split(source)
         line = lines[self.lineno - 1]
         lines[self.lineno - 1] = line[:self.col] + self.new + line[self.end:]
         return "".join(lines)
 
     def lines(self, source: str) -> tuple[str, str]:
         """(original line, mutated line), without the line end."""
-        old = source.splitlines()[self.lineno - 1]
+        old = _split(source)[self.lineno - 1].rstrip("\r\n")
         return old, old[:self.col] + self.new + old[self.end:]
 
     def describe(self, source: str) -> str:
-        old = source.splitlines()[self.lineno - 1][self.col:self.end]
+        old = _split(source)[self.lineno - 1][self.col:self.end]
         if not old:
             return f"{self.op}: insert {self.new.strip()!r}"
         return f"{self.op}: {old!r} -> {self.new!r}"
+
+
+def _split(source: str) -> list[str]:
+    """Lines with their ends, split where Python's tokenizer splits (not at form feeds or U+2028)."""
+    return io.StringIO(source, newline="").readlines()
 
 
 class _Sites:
@@ -154,7 +159,7 @@ class _Sites:
     def __init__(self, source: str, path: str):
         self.source = source
         self.path = path
-        self.lines = source.splitlines(keepends=True)
+        self.lines = _split(source)
         self.tokens = [t for t in tokenize.generate_tokens(io.StringIO(source).readline)
                        if t.type in (tokenize.OP, tokenize.NAME, tokenize.NUMBER)]
         self.mutants: list[Mutant] = []
