@@ -683,8 +683,11 @@ _STOP = threading.Event()
 
 def _run(cmd, cwd, env, timeout, nice):
     full = (["nice", "-n", str(nice)] if nice else []) + cmd
-    proc = subprocess.Popen(full, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    # A process group of its own (killed whole on a timeout) in the tool's session: with Linux
+    # autogroup scheduling, nice orders processes only within a session, so a new session per
+    # run would compete at full weight with the user's other work.
+    group = {"process_group": 0} if sys.version_info >= (3, 11) else {"start_new_session": True}
+    proc = subprocess.Popen(full, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **group)
     _RUNNING.add(proc)
     try:
         out, _ = proc.communicate(timeout=timeout)
