@@ -973,6 +973,8 @@ def main(argv=None):
                     help="seconds per mutant (default: max(60, 3 x the topic's unmutated test time))")
     ap.add_argument("--nice", type=int, default=19, help="niceness of the test runs (default 19; 0: none)")
     ap.add_argument("--report", default="tests/MUTATION.md", help="markdown report (default tests/MUTATION.md)")
+    ap.add_argument("--only", nargs="+", action="extend", default=None, metavar="PATH:LINE",
+                    help="of the sample, run only the mutants on these lines (e.g. to recheck survivors)")
     ap.add_argument("--list", action="store_true", help="print the sampled mutants and exit")
     ap.add_argument("--keep", action="store_true", help="keep the temporary copies (their path is printed)")
     args = ap.parse_args(argv)
@@ -984,6 +986,10 @@ def main(argv=None):
         ap.error(f"unknown topic(s) {unknown}; known: {topics()}")
     everything, sources = collect(names)
     chosen = sample(everything, args.n, args.seed, sources)
+    if args.only:
+        chosen = [m for m in chosen if f"{m.path}:{m.lineno}" in set(args.only)]
+        if not chosen:
+            ap.error("--only matches none of the sampled mutants (give PATH:LINE as the report prints it)")
     if args.list:
         for m in chosen:
             old, new = m.lines(sources[m.path])
