@@ -249,3 +249,25 @@ def test_lines_are_counted_as_python_counts_them():
     (m,) = [m for m in mutate.mutants_of_source(src) if m.op == "sign"]
     assert m.lineno == 3 and m.lines(src) == ("    return x + 1", "    return x - 1")
     assert m.apply(src) == src.replace("x + 1", "x - 1")
+
+
+def test_report_is_rewritten_from_a_run_log_with_the_current_equivalent_table(tmp_path):
+    sources = {"refimpl/x/mod.py": SOURCE}
+    ms = mutate.sample(mutate.mutants_of_source(SOURCE, "refimpl/x/mod.py"), 3, 0, sources)
+    log = ["3 mutants of 30 sites; copies in /tmp/x", "commit abc123; date 2026-01-01 00:00 UTC; command c",
+           "baseline x: passed in 5 s"]
+    for i, (m, outcome, detail) in enumerate(zip(ms, ("killed", "survived", "survived"), ("assertion: t", "", ""))):
+        log.append(f"[{i + 1}/3] {outcome:9s} {7:5.0f} s  {m.path}:{m.lineno} {m.describe(SOURCE)}  {detail}")
+    log.append("wall time 0 min 21 s; report: r")
+    (tmp_path / "run.log").write_text("\n".join(log) + "\n", encoding="utf-8")
+    key = mutate.equivalent_key(ms[2], SOURCE)
+    report = tmp_path / "MUTATION.md"
+
+    class Args:
+        seed = 0
+
+    mutate.rerender(tmp_path / "run.log", report, ms, sources, 30, ["x"], Args, {key: "judged"})
+    text = report.read_text(encoding="utf-8")
+    assert "- state: complete" in text and "- commit: `abc123`" in text and "- wall time: 0 min 21 s" in text
+    assert "| survived | 1 |" in text and "| equivalent (judged, not counted) | 1 |" in text
+    assert "Why equivalent: judged" in text and "**Kill rate over non-equivalent mutants: 50.0 %**" in text

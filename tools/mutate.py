@@ -856,7 +856,7 @@ def write_report(path: Path, results, sources, meta, done):
         f"- command: `{meta['command']}`",
         f"- commit: `{meta['commit']}`{' (working tree with uncommitted changes)' if meta['dirty'] else ''}",
         f"- date: {meta['date']}",
-        f"- wall time: {_fmt_time(time.monotonic() - meta['t0'])}, {meta['jobs']} job(s),"
+        f"- wall time: {meta.get('wall') or _fmt_time(time.monotonic() - meta['t0'])}, {meta['jobs']} job(s),"
         f" per-mutant timeout {meta['timeout']}",
         f"- mutation sites: {meta['sites']} in {meta['files']} files of topics {', '.join(meta['topics'])};"
         f" sampled {meta['n']} with seed {meta['seed']}",
@@ -935,6 +935,55 @@ def _fmt_time(s):
 # ---------------------------------------------------------------------------
 
 
+def rerender(log_path: Path, report: Path, chosen, sources, n_sites, names, args, equivalent):
+    """Rewrite the report from a run's printed log, with the equivalent table as it is now."""
+    by_key = {(m.path, m.lineno, m.describe(sources[m.path])): m for m in chosen}
+    text = log_path.read_text(encoding="utf-8", errors="replace").replace("\0", "")
+    results, baseline, stale = [], {}, []
+    meta = dict(command="?", commit="?", dirty=False, date="?", wall=None, jobs="?", timeout="?")
+    for line in text.splitlines():
+        m = re.match(r"^\[\d+/\d+\] (\w+)\s+(\d+) s  (\S+):(\d+) (.+?)  (.*)$", line)
+        if m:
+            mutant = by_key.get((m.group(3), int(m.group(4)), m.group(5)))
+            if mutant is None:
+                raise SystemExit(f"{log_path}: {line!r} is not in this sample (same --n/--seed/--topic and tree?)")
+            r = Result(mutant, m.group(1), m.group(6).strip(), float(m.group(2)))
+            key = equivalent_key(mutant, sources[mutant.path])
+            if r.outcome in ("survived", "equivalent"):
+                r.outcome, r.reason = ("equivalent", equivalent[key]) if key in equivalent else ("survived", "")
+            elif r.outcome in ("killed", "timeout") and key in equivalent:
+                stale.append(r)
+            results.append(r)
+            continue
+        m = re.match(r"^baseline (\w+): (\w+) in (\d+) s", line)
+        if m:
+            baseline.setdefault(m.group(1), (m.group(2) == "passed", float(m.group(3))))
+        m = re.match(r"^commit (\w+)( \(dirty\))?; date (.*?); command (.*)$", line)
+        if m:
+            meta.update(commit=m.group(1), dirty=bool(m.group(2)), date=m.group(3), command=m.group(4))
+        m = re.match(r"^wall time (.*?); report", line)
+        if m:
+            meta["wall"] = m.group(1)
+    if report.exists():            # a log without the header lines: take them from the report it wrote
+        old = report.read_text(encoding="utf-8")
+        for key, pattern in (("command", r"^- command: `(.*)`$"), ("commit", r"^- commit: `(\w+)`"),
+                             ("date", r"^- date: (.*)$"), ("wall", r"^- wall time: (.*?), (\S+) job"),
+                             ("timeout", r"per-mutant timeout (.*)$")):
+            m = re.search(pattern, old, flags=re.M)
+            if m and meta.get(key) in ("?", None):
+                meta[key] = m.group(1)
+                if key == "wall":
+                    meta["jobs"] = m.group(2)
+        if "(working tree with uncommitted changes)" in old and meta["commit"] != "?":
+            meta["dirty"] = True
+    results.sort(key=lambda r: r.mutant)
+    meta.update(sites=n_sites, files=len(sources), topics=names, n=len(chosen), seed=args.seed,
+                baseline=baseline, stale=stale, t0=time.monotonic(), wall=meta["wall"] or "?")
+    write_report(report, results, sources, meta, done=len(results) == len(chosen))
+    print(f"{len(results)} results from {log_path}; report: {report}")
+    return 0
+
+
 def _next(queue, worker, workers):
     """The next mutant for ``worker``: of a topic it has warmed, else of a topic no other worker is on.
 
@@ -976,6 +1025,9 @@ def main(argv=None):
     ap.add_argument("--only", nargs="+", action="extend", default=None, metavar="PATH:LINE",
                     help="of the sample, run only the mutants on these lines (e.g. to recheck survivors)")
     ap.add_argument("--list", action="store_true", help="print the sampled mutants and exit")
+    ap.add_argument("--from-log", metavar="LOG",
+                    help="run nothing: rewrite --report from the printed log of a run with the same\n"
+                         "--n/--seed/--topic (e.g. after judging survivors in mutation_equivalent.toml)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary copies (their path is printed)")
     args = ap.parse_args(argv)
     if args.n < 1 or args.jobs < 1:
@@ -998,6 +1050,8 @@ def main(argv=None):
         return 0
     equivalent = load_equivalent()
     report = (REPO / args.report) if not Path(args.report).is_absolute() else Path(args.report)
+    if args.from_log:
+        return rerender(Path(args.from_log), report, chosen, sources, len(everything), names, args, equivalent)
     lock = threading.Lock()
 
     def log(msg):
@@ -1017,6 +1071,8 @@ def main(argv=None):
     signal.signal(signal.SIGINT, _interrupt)       # also where a background shell started us ignoring it
     base = Path(tempfile.mkdtemp(prefix="refimpl-mutate-"))
     log(f"{len(chosen)} mutants of {len(everything)} sites; copies in {base}")
+    log(f"commit {meta['commit']}{' (dirty)' if meta['dirty'] else ''}; date {meta['date']}; "
+        f"command {meta['command']}")
     results: list[Result] = []
     queue = list(chosen)
     try:
@@ -1065,7 +1121,7 @@ def main(argv=None):
             for t in threads:
                 t.join()
         write_report(report, results, sources, meta, done=len(results) == len(chosen))
-        log(f"report: {report}")
+        log(f"wall time {_fmt_time(time.monotonic() - meta['t0'])}; report: {report}")
     finally:
         if args.keep:
             log(f"copies kept in {base}")
