@@ -177,6 +177,8 @@ def test_equivalent_key_ignores_indentation_and_line_numbers():
     ("/venv/numba/core/dispatcher.py:468: TypingError\n=== short test summary info ===\n"
      "FAILED tests/a/test_b.py::test_c - numba.core.errors.TypingError: ...\n", "crash", "TypingError in "
      "tests/a/test_b.py::test_c"),
+    ("derivations/_util.py:30: DerivationError\n=== short test summary info ===\n"
+     "FAILED tests/a/test_b.py::test_c - derivations._util.DerivationError: x\n", "assertion", "tests/a/test_b.py::test_c"),
     ("=== short test summary info ===\nFAILED tests/a/test_b.py::test_c - assert 1 == 2\n", "assertion",
      "tests/a/test_b.py::test_c"),
     ("tests/a/test_b.py:5: Failed\n=== short test summary info ===\nFAILED tests/a/test_b.py::test_c - "

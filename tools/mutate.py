@@ -110,6 +110,9 @@ MINMAX = {"max": "min", "min": "max", "maximum": "minimum", "minimum": "maximum"
           "nanmax": "nanmin", "nanmin": "nanmax"}
 COMPARE_SWAP = {"<": "<=", "<=": "<", ">": ">=", ">=": ">"}
 TINY_FLOAT = 1e-6
+#: Exceptions that are a test's verdict, not a crash: pytest's and Hypothesis' failures and
+#: derivations/_util.DerivationError (an AssertionError raised by a derivation's check()).
+ASSERTION_NAMES = {"AssertionError", "Failed", "Flaky", "FlakyFailure", "MultipleFailures", "DerivationError"}
 OPERATORS = ("sign", "unary", "constant", "index", "range", "compare", "boolop", "minmax")
 
 
@@ -551,8 +554,7 @@ def classify(output: str) -> tuple[str, str]:
     if exc is None:
         return "crash", f"no exception found (interpreter or collection failure) in {where}"
     name = exc.rsplit(".", 1)[-1]
-    if name in ("AssertionError", "Failed", "Flaky", "FlakyFailure", "MultipleFailures") or \
-            name.startswith("AssertionError"):
+    if name in ASSERTION_NAMES:
         return "assertion", where
     return "crash", f"{name} in {where}"
 
@@ -947,7 +949,11 @@ def rerender(log_path: Path, report: Path, chosen, sources, n_sites, names, args
             mutant = by_key.get((m.group(3), int(m.group(4)), m.group(5)))
             if mutant is None:
                 raise SystemExit(f"{log_path}: {line!r} is not in this sample (same --n/--seed/--topic and tree?)")
-            r = Result(mutant, m.group(1), m.group(6).strip(), float(m.group(2)))
+            detail = m.group(6).strip()
+            crash = re.match(r"^crash: (\w+) in (.*)$", detail)
+            if crash and crash.group(1) in ASSERTION_NAMES:      # read by an older classification
+                detail = f"assertion: {crash.group(2)}"
+            r = Result(mutant, m.group(1), detail, float(m.group(2)))
             key = equivalent_key(mutant, sources[mutant.path])
             if r.outcome in ("survived", "equivalent"):
                 r.outcome, r.reason = ("equivalent", equivalent[key]) if key in equivalent else ("survived", "")
