@@ -179,6 +179,10 @@ def test_equivalent_key_ignores_indentation_and_line_numbers():
      "tests/a/test_b.py::test_c"),
     ("derivations/_util.py:30: DerivationError\n=== short test summary info ===\n"
      "FAILED tests/a/test_b.py::test_c - derivations._util.DerivationError: x\n", "assertion", "tests/a/test_b.py::test_c"),
+    ("....Fatal Python error: Segmentation fault\n\nCurrent thread 0x1 (most recent call first):\n"
+     '  File "/x/refimpl/attention/core.py", line 40 in attention\n'
+     '  File "/x/tests/attention/test_core.py", line 12 in test_c\n', "crash",
+     "Segmentation fault in /x/tests/attention/test_core.py::test_c"),
     ("=== short test summary info ===\nFAILED tests/a/test_b.py::test_c - assert 1 == 2\n", "assertion",
      "tests/a/test_b.py::test_c"),
     ("tests/a/test_b.py:5: Failed\n=== short test summary info ===\nFAILED tests/a/test_b.py::test_c - "

@@ -532,6 +532,12 @@ def classify(output: str) -> tuple[str, str]:
         if m:
             test = m.group(2) if m.group(1) == "FAILED" else f"{m.group(2)} (collection or fixture)"
             break
+    fatal = re.search(r"^Fatal Python error: (\w[\w ]*)", output, flags=re.M)
+    if fatal:                                   # a segfault or abort in compiled code (numba, LAPACK)
+        where = test or re.search(r"^  File \"(\S+)\", line \d+ in (test_\w+)", output, flags=re.M)
+        if not isinstance(where, str):
+            where = f"{where.group(1)}::{where.group(2)}" if where else "?"
+        return "crash", f"{fatal.group(1)} in {where}"
     exc = None
     for line in output.splitlines():
         if line.startswith("=") and "short test summary" in line:
