@@ -532,7 +532,7 @@ def classify(output: str) -> tuple[str, str]:
         if m:
             test = m.group(2) if m.group(1) == "FAILED" else f"{m.group(2)} (collection or fixture)"
             break
-    fatal = re.search(r"^Fatal Python error: (\w[\w ]*)", output, flags=re.M)
+    fatal = re.search(r"Fatal Python error: (\w[\w ]*)", output)
     if fatal:                                   # a segfault or abort in compiled code (numba, LAPACK)
         where = test or re.search(r"^  File \"(\S+)\", line \d+ in (test_\w+)", output, flags=re.M)
         if not isinstance(where, str):
