@@ -49,7 +49,7 @@ from .sources import RngSource, Source, _HypothesisSource
 
 __all__ = [
     "Counterexample", "OracleCase", "OracleResult", "RngSource", "Source", "check_against", "discover_oracles",
-    "get_oracle", "oracle_names", "register_oracle",
+    "get_oracle", "oracle_names", "register_oracle", "run_examples",
 ]
 
 
@@ -224,6 +224,42 @@ def _validate_fixed(case, fixed):
     if unknown:
         raise ValueError(f"parameter 'fixed': oracle {case.name!r} has no parameter {', '.join(map(repr, unknown))}; "
                          f"its parameters are: {', '.join(sorted(known))}")
+
+
+def run_examples(case, candidate, *, n=6, dtype="float64", convert=None, fixed=None, rtol=None, atol=None):
+    """``candidate`` on the first ``n`` deterministic examples of ``case`` (no hypothesis).
+
+    The examples are those of the golden files (the corners first); options
+    the candidate does not take are held at refimpl's defaults. Returns an
+    :class:`OracleResult` (``counterexample`` is the first failing example).
+    """
+    fixed = dict(fixed or {})
+    auto = unaccepted_defaults(case, candidate, fixed)
+    if rtol is None or atol is None:
+        drtol, datol = case.tolerance(dtype)
+        rtol = drtol if rtol is None else float(rtol)
+        atol = datol if atol is None else float(atol)
+    conv = _gl.make_converter(convert, dtype)
+    examples = case.examples(4 * n if auto else n, fixed)
+    if auto:
+        examples = [ex for ex in examples if all(k not in ex[1] or _gl.same_value(ex[1][k], d)
+                                                 for k, d in auto.items())][:n]
+    if not examples:
+        raise ValueError(f"oracle {case.name!r}: no example has the options {auto} the candidate lacks at their defaults")
+    stats = {"abs": 0.0, "rel": 0.0, "ratio": 0.0}
+    cx = None
+    for args, kwargs, drawn in examples:
+        out, cargs, ckwargs, expected = evaluate(case, args, kwargs, candidate, dtype, conv, rtol, atol,
+                                                 set(fixed) | set(auto))
+        stats["abs"] = max(stats["abs"], out.max_abs)
+        stats["rel"] = max(stats["rel"], out.max_rel)
+        stats["ratio"] = max(stats["ratio"], out.ratio)
+        if not out.ok and cx is None:
+            inputs = dict(cargs)
+            inputs.update(ckwargs)
+            cx = Counterexample(inputs, dict(drawn), out.reason, expected, out.actual)
+    return OracleResult(case.name, dtype, cx is None, stats["abs"], stats["rel"], stats["ratio"], len(examples),
+                        rtol, atol, cx, auto)
 
 
 def check_against(name, candidate, *, dtype="float64", max_examples=100, convert=None, fixed=None,
