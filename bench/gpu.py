@@ -11,7 +11,7 @@ Outputs stay on the device during timing; the comparison copies them to the
 host afterwards (``Spec.compare``). The first-call column includes CUDA
 context start, cuBLAS handle creation and RawKernel compilation.
 
-Sizes (issue 10): causal attention at 64k tokens (d = 64, float64), RoPE on
+Sizes: causal attention at 64k tokens (d = 64, float64), RoPE on
 1M tokens x 128, the S4 Cauchy product at L = 65,536, Newton--Schulz on an
 8192 x 8192 matrix, and the noisy-quadratic Monte-Carlo. CPU rows are
 included where one call takes seconds at most; where the CPU path is
