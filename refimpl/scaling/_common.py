@@ -8,6 +8,11 @@ from .._validation import as_array
 _SYM_RTOL = 1e-12
 
 
+def is_diagonal(M):
+    """True when the square matrix ``M`` has no non-zero entry off its diagonal."""
+    return not np.any(M - np.diag(np.diag(M)))
+
+
 def vector(x, name):
     """A finite, non-empty float64 vector."""
     return as_array(x, name, ndim=1, min_size=1)
