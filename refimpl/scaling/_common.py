@@ -1,5 +1,7 @@
-"""Validation helpers shared by the modules of refimpl.scaling (no public names)."""
+"""Validation and exact power-of-two scaling shared by the modules of refimpl.scaling (no public names)."""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -106,3 +108,27 @@ def batch(B, name="B"):
     if scalar:
         return float(arr.reshape(())), True
     return arr, False
+
+
+def exponent(x):
+    """The power of two ``e`` with ``max|x| / 2**e`` in [0.5, 1) (0 for an all-zero ``x``).
+
+    Dividing by ``2**e`` is exact, so the closed forms are evaluated on
+    inputs of size about 1 and the scale is put back with :func:`unscale`:
+    no intermediate overflow or underflow at extreme magnitudes.
+    """
+    m = float(np.max(np.abs(x)))
+    return math.frexp(m)[1] if m > 0 else 0
+
+
+def unscale(value, e, what):
+    """``value * 2**e`` exactly; ValueError naming ``what`` when the result is beyond float64.
+
+    ``value`` is a float or an array; a result that underflows becomes a
+    subnormal or 0 (the correctly rounded tiny value), which is not an error.
+    """
+    with np.errstate(over="ignore"):
+        out = np.ldexp(value, e)
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"{what} overflows float64 at these magnitudes (it exceeds 1.8e308); rescale the inputs")
+    return float(out) if np.ndim(out) == 0 else out
