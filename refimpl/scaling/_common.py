@@ -5,9 +5,19 @@ import math
 
 import numpy as np
 
-from .._validation import as_array
+from .._validation import ArgumentTypeError
+from .._validation import as_array as _as_array
 
 _SYM_RTOL = 1e-12
+
+
+def as_array(x, name, **kwargs):
+    """:func:`refimpl._validation.as_array`, refusing booleans: ``True``/``False`` are not numbers here."""
+    if isinstance(x, (bool, np.bool_)) or (isinstance(x, np.ndarray) and x.dtype == np.bool_) or (
+            isinstance(x, (list, tuple)) and any(isinstance(v, (bool, np.bool_)) for v in np.ravel(
+                np.asarray(x, dtype=object)))):
+        raise ArgumentTypeError(f"parameter '{name}' must hold numbers, got booleans {x!r}"[:200])
+    return _as_array(x, name, **kwargs)
 
 
 def is_diagonal(M):

@@ -27,9 +27,9 @@ from scipy import special, stats
 
 from .._backend import is_cupy_array, pick
 from .._gpu import device_module, to_host
-from .._validation import as_array, check_choice, check_int, check_real, check_rng, check_size
+from .._validation import check_choice, check_int, check_real, check_rng, check_size
 from . import _fast, _xp, reference
-from ._common import covariance, gradient, hessian, is_diagonal, vector
+from ._common import as_array, covariance, gradient, hessian, is_diagonal, vector
 
 __all__ = ["NQMOptimalLR", "NQMTraining", "nqm_optimal_lr", "nqm_train_to_target"]
 

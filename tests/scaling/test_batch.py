@@ -394,3 +394,18 @@ def test_exact_flag_is_a_bool_everywhere(exact):
                  lambda: loss_decrease_sign([1.0], [1.0], [1.0], 4, exact=exact)):
         with pytest.raises(TypeError, match="'exact'"):
             call()
+
+
+@pytest.mark.parametrize("call,param", [
+    (lambda: optimal_lr_sgd([1.0, 2.0], np.eye(2), [1.0, 1.0], True), "'B'"),
+    (lambda: b_noise([True, 2.0], np.eye(2), [1.0, 1.0]), "'g'"),
+    (lambda: b_simple([1.0, 2.0], np.array([True, True])), "'Sigma'"),
+    (lambda: sign_moments([1.0], [1.0], False), "'B'"),
+    (lambda: surge([1.0, 1.0], [1.0, 1.0], True), "'kappa'"),
+    (lambda: surge([1.0, 1.0], [1.0, 1.0], 1.0).eta(True), "'B'"),
+    (lambda: steps_examples_tradeoff(True, 10.0, 4), "'S_min'"),
+    (lambda: fit_steps_examples([True, 2.0], [1.0, 4.0]), "'steps'"),
+])
+def test_booleans_are_not_numbers(call, param):
+    with pytest.raises(TypeError, match=param):
+        call()

@@ -318,3 +318,10 @@ def test_steps_stderr_is_the_sample_standard_error_over_runs():
     np.testing.assert_array_equal(tr.steps_stderr, want)
     np.testing.assert_array_equal(tr.steps, tr.steps_per_run.mean(axis=1))
     np.testing.assert_array_equal(tr.examples, tr.batch_sizes * tr.steps)
+
+
+def test_boolean_batch_sizes_and_lr_are_refused():
+    with pytest.raises(TypeError, match="'batch_sizes'"):
+        nqm_optimal_lr(G, H2, S2, [True, 4.0], n_samples=10)
+    with pytest.raises(TypeError, match="'lr'"):
+        nqm_train_to_target([1.0, 1.0], H2, S2, [1.0], 0.1, lr=True)
