@@ -260,7 +260,9 @@ class NQMTraining:
     examples : ndarray (k,)
         ``batch_sizes * steps``.
     steps_stderr : ndarray (k,)
-        Standard error of ``steps`` over the runs.
+        Standard error of ``steps`` over the runs:
+        ``steps_per_run.std(axis=1, ddof=1) / sqrt(n_runs)`` (the unbiased
+        sample variance).
     steps_per_run : ndarray (k, n_runs)
     b_noise_start, b_noise_end : float
         :math:`\mathrm{Tr}(\Sigma_t H)/g_t^\top H g_t` at the start and, averaged
@@ -329,8 +331,13 @@ def nqm_train_to_target(theta0, H, Sigma, batch_sizes, target_loss, *, update="s
     ValueError
         Bad shapes, ``H`` not positive definite, negative variances,
         ``target_loss <= 0`` or ``>= L(theta0)``, ``lr <= 0``, a batch size
-        < 1, unknown ``update``/``noise``, or ``"sign"`` with a non-diagonal
-        ``Sigma``.
+        < 1, unknown ``update``/``noise``, ``"sign"`` with a non-diagonal
+        ``Sigma``, magnitudes at which :math:`L(\theta_0)`, :math:`g^\top Hg`
+        or :math:`\mathrm{Tr}(\Sigma H)` overflow float64 (naming
+        ``theta0``, ``H``, ``Sigma``), or ``n_runs`` asking for more memory
+        than refimpl allows.
+    TypeError
+        Booleans or strings where numbers are expected, a bad ``rng``.
     RuntimeError
         A run did not reach the target within ``max_steps``.
 
