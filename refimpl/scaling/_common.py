@@ -60,7 +60,7 @@ def hessian(H, n, name="H", *, positive_definite=True):
         raise ValueError(f"parameter '{name}' must be symmetric (|H - H^T| > 1e-12 max|H|)")
     if positive_definite:
         try:
-            np.linalg.cholesky(H)
+            np.linalg.cholesky(np.ldexp(H, -exponent(H)))   # exact rescaling: subnormal or huge H are judged alike
         except np.linalg.LinAlgError:
             raise ValueError(f"parameter '{name}' must be positive definite (Cholesky factorisation failed; "
                              f"min eigenvalue {float(np.linalg.eigvalsh(H)[0])!r})") from None
