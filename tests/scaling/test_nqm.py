@@ -8,6 +8,8 @@ seeded, hence deterministic.
 import math
 
 import numba
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import numpy as np
 import pytest
 
@@ -325,3 +327,16 @@ def test_boolean_batch_sizes_and_lr_are_refused():
         nqm_optimal_lr(G, H2, S2, [True, 4.0], n_samples=10)
     with pytest.raises(TypeError, match="'lr'"):
         nqm_train_to_target([1.0, 1.0], H2, S2, [1.0], 0.1, lr=True)
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(1, 6), seed=st.integers(0, 2**32 - 1), update=st.sampled_from(["sgd", "sign"]),
+       backend=st.sampled_from(["reference", "numba"]))
+def test_noiseless_model_gives_the_exact_line_search(n, seed, update, backend):
+    """Sigma = 0: every sample is the noiseless update u0, so eta = u0.g / u0^T H u0 to rounding, stderr 0."""
+    g, H, _ = problem(seed, n)
+    res = nqm_optimal_lr(g, H, np.zeros(n), [1.0, 7.0], update=update, n_samples=50, rng=seed, backend=backend)
+    u0 = g if update == "sgd" else np.sign(g)
+    want = (u0 @ g) / (u0 @ H @ u0)
+    np.testing.assert_allclose(res.eta, want, rtol=8 * n * EPS, atol=0)
+    np.testing.assert_array_equal(res.stderr, 0.0)
