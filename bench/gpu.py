@@ -321,8 +321,8 @@ def _nqm_case():
                  lambda: nqm_optimal_lr(g, H, S, bs, n_samples=N, rng=1, backend="numba").eta, jit=True),
         ]
         if quick:
-            impls.append(Impl("refimpl numpy CPU Monte-Carlo", "refimpl",
-                              lambda: nqm_optimal_lr(g, H, S, bs, n_samples=N, rng=1, backend="numpy").eta))
+            impls.append(Impl("refimpl reference CPU Monte-Carlo (loop)", "refimpl",
+                              lambda: nqm_optimal_lr(g, H, S, bs, n_samples=N, rng=1, backend="reference").eta))
         torch = _torch_cuda()
         if torch is not None:
             tg, tH = torch.from_numpy(g).cuda(), torch.from_numpy(H).cuda()
