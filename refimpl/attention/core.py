@@ -18,10 +18,10 @@ import numbers
 
 import numpy as np
 
-from .._backend import resolve_backend
-from .._gpu import device_module, wants_cupy
-from .._validation import as_array, check_choice, check_int, check_real
-from . import _cupy, _kernels
+from .._backend import pick
+from .._gpu import device_module
+from .._validation import as_array, check_bool, check_choice, check_int, check_real
+from . import _fast, _xp, reference
 
 __all__ = [
     "EntropyVsLength",
@@ -146,104 +146,28 @@ def entropy(p, axis=-1):
 
 
 # ----------------------------------------------------------------------------- attention
-def _broadcast_qkv(q, k, v):
-    q = as_array(q, "q", min_ndim=2)
-    k = as_array(k, "k", min_ndim=2)
-    v = as_array(v, "v", min_ndim=2)
-    if q.shape[-1] != k.shape[-1]:
-        raise ValueError(f"parameters 'q' and 'k' must have the same head dimension d (last axis), "
-                         f"got q {q.shape} and k {k.shape}")
-    if k.shape[-2] != v.shape[-2]:
-        raise ValueError(f"parameters 'k' and 'v' must have the same number of keys (axis -2), "
-                         f"got k {k.shape} and v {v.shape}")
-    for name, arr in (("q", q), ("k", k), ("v", v)):
-        if arr.shape[-1] == 0 or arr.shape[-2] == 0:
-            raise ValueError(f"parameter '{name}' must have non-empty sequence and head axes, got shape {arr.shape}")
-    try:
-        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
-    except ValueError:
-        raise ValueError(f"parameters 'q', 'k', 'v' have leading (batch/head) shapes that do not broadcast: "
-                         f"{q.shape[:-2]}, {k.shape[:-2]}, {v.shape[:-2]}") from None
-    return q, k, v, batch
+def attention(q, k, v, *, scale=None, causal=False, mask=None, return_weights=False, enable_gqa=False,
+              backend="auto"):
+    r"""Exact softmax attention :math:`O = \mathrm{softmax}(\lambda\, q k^\top + M)\, v`.
 
+    .. math::
 
-def _flat(arr, batch, tail):
-    return np.ascontiguousarray(np.broadcast_to(arr, batch + tail).reshape((-1,) + tail))
+        o_i = \sum_j a_{ij} v_j,\qquad a_{ij} = \mathrm{softmax}_j(\lambda_i\, q_i\cdot k_j + M_{ij}),
 
-
-def _scale_array(scale, batch, nq, d):
-    if scale is None:
-        return np.full((max(1, math.prod(batch)), nq), 1.0 / math.sqrt(d)), None
-    if isinstance(scale, numbers.Real) and not isinstance(scale, (bool, np.bool_)):
-        s = check_real(scale, "scale")
-        return np.full((max(1, math.prod(batch)), nq), s), None
-    s = as_array(scale, "scale")
-    try:
-        full = np.broadcast_to(s, batch + (nq,))
-    except ValueError:
-        raise ValueError(f"parameter 'scale' must be a scalar or broadcast to (..., n_q) = {batch + (nq,)}, "
-                         f"got shape {s.shape}") from None
-    return np.ascontiguousarray(full.reshape(-1, nq)), s
-
-
-def _visible_counts(mask, causal, off, nq, nk, batch):
-    """Number of visible keys per query row, shape (B, nq) (int64)."""
-    if mask is None:
-        lim = np.arange(nq) + off + 1 if causal else np.full(nq, nk)
-        cnt = np.clip(lim, 0, nk)
-        return np.broadcast_to(cnt, (max(1, math.prod(batch)), nq)).astype(np.int64)
-    if causal:
-        vis = mask & (np.arange(nk)[None, :] <= (np.arange(nq)[:, None] + off))
-    else:
-        vis = mask
-    return np.count_nonzero(vis, axis=-1).astype(np.int64)
-
-
-def _prepare(q, k, v, scale, causal, mask):
-    q, k, v, batch = _broadcast_qkv(q, k, v)
-    nq, d = q.shape[-2:]
-    nk, dv = v.shape[-2:]
-    if not isinstance(causal, (bool, np.bool_)):
-        raise TypeError(f"parameter 'causal' must be a bool, got {type(causal).__name__}")
-    off = nk - nq  # bottom-right alignment: the last query sees every key
-    B = max(1, math.prod(batch))
-    qf, kf, vf = _flat(q, batch, (nq, d)), _flat(k, batch, (nk, d)), _flat(v, batch, (nk, dv))
-    sc, _ = _scale_array(scale, batch, nq, d)
-    mf = None
-    if mask is not None:
-        m = np.asarray(mask)
-        if m.dtype != np.bool_:
-            raise TypeError(f"parameter 'mask' must be a boolean array (True = attend), got dtype {m.dtype}")
-        try:
-            mf = _flat(m, batch, (nq, nk))
-        except ValueError:
-            raise ValueError(f"parameter 'mask' must broadcast to (..., n_q, n_k) = {batch + (nq, nk)}, "
-                             f"got shape {m.shape}") from None
-    counts = _visible_counts(mf, bool(causal), off, nq, nk, batch)
-    if np.any(counts == 0):
-        bad = np.argwhere(counts == 0)[0]
-        what = "'mask'" if mask is not None else "'causal'"
-        raise ValueError(f"parameter {what} leaves query row {int(bad[-1])} with no visible key (a fully masked row "
-                         f"has no softmax); with causal=True the last query is aligned with the last key, "
-                         f"so n_q <= n_k is required")
-    return qf, kf, vf, sc, mf, bool(causal), off, batch, counts
-
-
-def attention(q, k, v, *, scale=None, causal=False, mask=None, return_weights=False, backend="auto"):
-    r"""Exact softmax attention :math:`o_i=\sum_j a_{ij} v_j`, :math:`a_{ij}=\mathrm{softmax}_j(\lambda_i\, q_i\cdot k_j)`.
-
-    For any length: the numba backend streams over key tiles with an online
-    softmax (running max and normaliser, rescaled when the max grows), so it
-    needs O((n_q + n_k) d) memory and never forms the n_q x n_k score matrix;
-    a 65,536-token causal attention runs in a few hundred MB. The NumPy
-    backend materialises the scores (O(n_q n_k) memory).
+    :math:`M_{ij} = -\infty` for keys that query i cannot see (``mask``,
+    ``causal``), else 0. The definition, written out with the scores
+    materialised, is :func:`refimpl.attention.reference.attention`
+    (``backend="reference"``).
 
     Parameters
     ----------
     q : array_like, shape (..., n_q, d)
+        E.g. ``(B, H, n_q, d)`` (batch, heads) or ``(n_q, d)``.
     k : array_like, shape (..., n_k, d)
     v : array_like, shape (..., n_k, d_v)
-        Leading (batch, head) axes broadcast against each other.
+        Leading (batch, head) axes broadcast against each other; with
+        ``enable_gqa=True`` the head axis (-3) of ``k`` and ``v`` may be
+        smaller, see below.
     scale : float or array_like, optional
         :math:`\lambda`. Default :math:`1/\sqrt d`. An array is broadcast to
         ``(..., n_q)``: one scale per query row (e.g. per-query log n).
@@ -259,12 +183,23 @@ def attention(q, k, v, *, scale=None, causal=False, mask=None, return_weights=Fa
     return_weights : bool, optional
         Also return the weights ``a`` (..., n_q, n_k): O(n_q n_k) memory on
         every backend.
-    backend : {"auto", "numpy", "numba", "cupy"}, optional
-        ``"cupy"`` (chosen by ``"auto"`` when an input is a CuPy array): the
-        same streaming algorithm in CuPy array operations on the GPU, blocks
-        of up to 8192 queries x 2048 keys, O((n_q + n_k) d) memory plus one
-        256 MiB block of scores; the result is a CuPy array (also for NumPy
-        inputs with ``backend="cupy"``). See docs/gpu.md.
+    enable_gqa : bool, optional
+        Grouped-query attention (as torch ``scaled_dot_product_attention(...,
+        enable_gqa=True)``): ``k`` and ``v`` have ``H_kv`` heads on axis -3,
+        ``q`` has ``H``, and ``H_kv`` divides ``H``; kv head g serves query
+        heads ``g r, ..., g r + r - 1`` with ``r = H / H_kv``. Identical to
+        ``np.repeat(k, r, axis=-3)`` (and the same for ``v``).
+    backend : {"auto", "reference", "numba", "cupy"}, optional
+        ``"reference"`` (also ``"numpy"``): the definition, scores
+        materialised (O(n_q n_k) memory). ``"numba"`` (the ``"auto"`` choice
+        for NumPy inputs when numba is installed): streams over key tiles with
+        an online softmax (running max and normaliser, rescaled when the max
+        grows), O((n_q + n_k) d) memory; a 65,536-token causal attention runs
+        in a few hundred MB. ``"cupy"`` (chosen by ``"auto"`` when an input
+        is a CuPy array): the same streaming algorithm in CuPy array
+        operations, blocks of up to 8192 queries x 2048 keys; the result is a
+        CuPy array (also for NumPy inputs with ``backend="cupy"``). See
+        docs/gpu.md.
 
     Returns
     -------
@@ -277,22 +212,28 @@ def attention(q, k, v, *, scale=None, causal=False, mask=None, return_weights=Fa
     ------
     ValueError
         Mismatched head dims or key counts, empty axes, NaN/Inf inputs, shapes
-        that do not broadcast, and **fully masked rows**: a query row with no
-        visible key raises (naming ``mask`` or ``causal``) instead of returning
-        NaN (0/0) or a silent zero vector as some kernels do.
+        that do not broadcast (or kv heads that do not divide the query heads
+        under ``enable_gqa``), **fully masked rows** (a query row with no
+        visible key raises, naming ``mask`` or ``causal``, instead of
+        returning NaN (0/0) or a silent zero vector as some kernels do), and
+        **overflowing scores**: finite inputs whose score
+        :math:`\lambda_i q_i\cdot k_j` exceeds the float64 range (e.g.
+        ``q * 1e160``) raise, since the softmax would be NaN.
     TypeError
-        Non-bool ``mask`` or ``causal``.
+        Non-bool ``mask``, ``causal``, ``return_weights`` or ``enable_gqa``;
+        a bool ``scale``.
 
     Notes
     -----
     Accuracy: each output entry has error at most about
     :math:`(d + 8)\varepsilon\max_j|\lambda q_i\cdot k_j|\,\max|v| + n_k\varepsilon\max|v|`
-    (score rounding amplified by the softmax, plus the weighted sum); tests
-    assert ``|numba - numpy| <= 1e-12 * (1 + max|s|) * max|v|`` and agreement
-    with an mpmath oracle. The streaming kernel's exp is within 1 ulp of
-    ``numpy.exp``. The CuPy path differs from the NumPy twin only in the
-    order of the row sums: tested to the same bound (its NumPy
-    instantiation on CPU; the CuPy instantiation in the ``gpu`` tests).
+    (score rounding amplified by the softmax, plus the weighted sum); the
+    fast paths are tested against the reference at that bound and the
+    reference against an mpmath evaluation (``refimpl verify``). The
+    streaming kernel's exp is within 1 ulp of ``numpy.exp``.
+    Low precision: the case table ``attention.attention`` states bfloat16 and
+    float16 tolerances for kernels checked with
+    :func:`refimpl.testing.check_against` (docs/attention.md).
 
     Examples
     --------
@@ -302,26 +243,17 @@ def attention(q, k, v, *, scale=None, causal=False, mask=None, return_weights=Fa
     >>> bool(np.isclose(out[0, 0], np.e / (np.e + 1)))
     True
     """
-    if not isinstance(return_weights, (bool, np.bool_)):
-        raise TypeError(f"parameter 'return_weights' must be a bool, got {type(return_weights).__name__}")
-    if wants_cupy(backend, q, k, v, scale, mask):
-        resolve_backend(backend, q, k, v, scale, mask, supported=("numpy", "numba", "cupy"))
-        return _cupy.attention_xp(device_module(), q, k, v, scale=scale, causal=causal, mask=mask,
-                                  return_weights=return_weights)
-    qf, kf, vf, sc, mf, causal, off, batch, _ = _prepare(q, k, v, scale, causal, mask)
-    be = resolve_backend(backend, q, k, v)
-    nq, nk, dv = qf.shape[1], kf.shape[1], vf.shape[2]
-    w = None
-    if be == "numba":
-        out, lse = _kernels.attention_nb(qf, kf, vf, sc, mf, causal, off)
-        if return_weights:
-            s = _kernels.scores_np(qf, kf, sc, mf, causal, off)
-            w = np.exp(s - lse[..., None])
-    else:
-        out, lse, w = _kernels.attention_np(qf, kf, vf, sc, mf, causal, off, return_weights)
-    out = out.reshape(batch + (nq, dv))
+    return_weights = check_bool(return_weights, "return_weights")
+    name, impl = pick(backend, q, k, v, scale, mask, reference=reference.attention, numba=_fast.attention,
+                      cupy=_xp.attention_xp)
+    if name == "cupy":
+        return _xp.attention_xp(device_module(), q, k, v, scale=scale, causal=causal, mask=mask,
+                                return_weights=return_weights, enable_gqa=enable_gqa)
+    p = _xp.prepare_xp(np, q, k, v, scale, causal, mask, enable_gqa)
+    out, w = impl(p.q, p.k, p.v, p.scale, p.mask, p.causal, return_weights)
+    out = out.reshape(p.batch + out.shape[1:])
     if return_weights:
-        return out, w.reshape(batch + (nq, nk))
+        return out, w.reshape(p.batch + w.shape[1:])
     return out
 
 
@@ -374,7 +306,7 @@ def logn_factor(n, base=512):
 
 
 def entropy_invariant_attention(q, k, v, *, base=512, causal=False, length="global", min_len=None,
-                                mask=None, backend="auto"):
+                                mask=None, enable_gqa=False, backend="auto"):
     r"""Su's entropy-invariant attention :math:`\mathrm{softmax}\big(\frac{\log_{\text{base}} n}{\sqrt d} q\cdot k\big)v` ([A], [C]).
 
     Parameters
@@ -392,10 +324,14 @@ def entropy_invariant_attention(q, k, v, *, base=512, causal=False, length="glob
     min_len : int, optional
         Floor on n (bert4keras uses 16, so the factor is >= 4/9 at base 512).
     mask : array_like of bool, optional
-        As in :func:`attention` (an addition to the API.md signature, needed
-        for per-query lengths with padding).
-    backend : {"auto", "numpy", "numba", "cupy"}, optional
-        As in :func:`attention`; ``"cupy"`` returns a CuPy array.
+        As in :func:`attention` (needed for per-query lengths with padding).
+    enable_gqa : bool, optional
+        Grouped-query heads, as in :func:`attention`.
+    backend : {"auto", "reference", "numba", "cupy"}, optional
+        ``"reference"``: the definition,
+        :func:`refimpl.attention.reference.entropy_invariant_attention`; the
+        others compute the scale here and run :func:`attention` with that
+        backend (``"cupy"`` returns a CuPy array).
 
     Returns
     -------
@@ -427,22 +363,21 @@ def entropy_invariant_attention(q, k, v, *, base=512, causal=False, length="glob
         raise ValueError(f"parameter 'base' must be > 1, got {base}")
     if min_len is not None:
         min_len = check_int(min_len, "min_len", min_value=1)
-    if wants_cupy(backend, q, k, v, mask):
-        resolve_backend(backend, q, k, v, mask, supported=("numpy", "numba", "cupy"))
-        qf, kf, vf, _, mf, causal_b, off, batch, counts = _cupy.prepare_xp(device_module(), q, k, v, None,
-                                                                            causal, mask)
-    else:
-        qf, kf, vf, _, mf, causal_b, off, batch, counts = _prepare(q, k, v, None, causal, mask)
-    d = qf.shape[2]
-    n = counts.astype(np.float64) if length == "per_query" else np.full(counts.shape, float(kf.shape[1]))
+    name, _ = pick(backend, q, k, v, mask, reference=reference.entropy_invariant_attention, numba=_fast.attention,
+                   cupy=_xp.attention_xp)
+    xp = device_module() if name == "cupy" else np
+    p = _xp.prepare_xp(xp, q, k, v, None, causal, mask, enable_gqa)
+    nq, nk, d = p.q.shape[1], p.k.shape[1], p.q.shape[2]
+    n = p.counts.astype(np.float64) if length == "per_query" else np.full(p.counts.shape, float(nk))
     if min_len is not None:
         n = np.maximum(n, float(min_len))
-    if base == 512.0:
-        fac = np.log2(n) / 9.0  # exact for powers of two
-    else:
-        fac = np.log2(n) / np.log2(base)
-    scale = (fac / math.sqrt(d)).reshape(batch + (qf.shape[1],)) if batch else fac[0] / math.sqrt(d)
-    return attention(q, k, v, scale=scale, causal=causal_b, mask=mask, backend=backend)
+    scale = logn_factor(n, base) / math.sqrt(d)  # (B, n_q)
+    if name == "reference":
+        _xp.check_scores_finite(np, p.q, p.k, scale, p.mask, p.causal)
+        out = reference.entropy_invariant_attention(p.q, p.k, p.v, p.mask, p.causal, base, length, min_len)
+        return out.reshape(p.batch + out.shape[1:])
+    return attention(q, k, v, scale=scale.reshape(p.batch + (nq,)), causal=causal, mask=mask,
+                     enable_gqa=enable_gqa, backend=name)
 
 
 # ----------------------------------------------------------------------------- published variants
