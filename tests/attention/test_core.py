@@ -60,12 +60,12 @@ def test_softmax_vs_mpmath_and_masking():
     np.testing.assert_allclose(softmax(x), ref, rtol=20 * EPS, atol=0)
     assert np.array_equal(softmax([0.0, -np.inf, 0.0]), [0.5, 0.0, 0.5])
     np.testing.assert_allclose(softmax(np.array([[1.0, 2.0], [3.0, 4.0]]), axis=0),
-                               [[1 / (1 + math.e**2), 1 / (1 + math.e**2)], [1 / (1 + math.e**-2)] * 2], rtol=1e-15)
+                               [[1 / (1 + math.e**2), 1 / (1 + math.e**2)], [1 / (1 + math.e**-2)] * 2], rtol=1e-15, atol=0)
 
 
 def test_entropy_zero_log_zero_and_uniform():
     assert entropy([0.0, 1.0, 0.0]) == 0.0
-    assert entropy(np.full(8, 1 / 8)) == pytest.approx(math.log(8), rel=4 * EPS)
+    assert entropy(np.full(8, 1 / 8)) == pytest.approx(math.log(8), rel=4 * EPS, abs=0)
 
 
 @given(finite_arrays(st.tuples(st.integers(1, 4), st.integers(1, 30)), bound=20.0), st.floats(0.0, 5.0))
@@ -147,8 +147,8 @@ def test_causal_is_bottom_right_aligned(rng):
     v = rng.standard_normal((5, 2))
     out = attention(q, k, v, causal=True)
     # query 0 sees keys 0..2, query 2 (the last) sees all 5 keys
-    np.testing.assert_allclose(out[0], attention(q[:1], k[:3], v[:3])[0], rtol=1e-14)
-    np.testing.assert_allclose(out[2], attention(q[2:], k, v)[0], rtol=1e-14)
+    np.testing.assert_allclose(out[0], attention(q[:1], k[:3], v[:3])[0], rtol=1e-14, atol=0)
+    np.testing.assert_allclose(out[2], attention(q[2:], k, v)[0], rtol=1e-14, atol=0)
 
 
 def test_fully_masked_row_raises(rng):
@@ -217,7 +217,7 @@ def test_logn_factor_powers_of_two_exact():
     f = logn_factor(np.arange(2, 5000))
     assert np.all(np.diff(f) > 0)
     assert np.all(f[np.arange(2, 5000) < 512] < 1) and np.all(f[np.arange(2, 5000) > 512] > 1)
-    assert logn_factor(100, base=10) == pytest.approx(2.0, rel=2 * EPS)
+    assert logn_factor(100, base=10) == pytest.approx(2.0, rel=2 * EPS, abs=0)
 
 
 @given(seed=seeds(), d=st.integers(1, 16), causal=st.booleans())
@@ -253,7 +253,7 @@ def test_qwen_logn_factors():
     i = np.arange(1, 40000)
     f = qwen_logn_factors(i, L)
     assert np.all(f[i <= L] == 1.0)
-    np.testing.assert_allclose(f[i > L], np.log(i[i > L]) / np.log(L), rtol=2 * EPS)
+    np.testing.assert_allclose(f[i > L], np.log(i[i > L]) / np.log(L), rtol=2 * EPS, atol=0)
     assert qwen_logn_factors(L * L, L) == 2.0
 
 
@@ -262,19 +262,19 @@ def test_llama4_attention_scales():
     s = llama4_attention_scales(i)
     assert np.all(s[i + 1 < 8192] == 1.0)
     assert s[8191] == 1 + 0.1 * math.log(2)
-    assert s[2 * 8192 - 1] == pytest.approx(1 + 0.1 * math.log(3), rel=EPS)
+    assert s[2 * 8192 - 1] == pytest.approx(1 + 0.1 * math.log(3), rel=EPS, abs=0)
     assert np.all(np.diff(s) >= 0)
 
 
 def test_softmax_plus_floor_and_padding():
     s = np.array([[1.0, 0.0, -1.0, 5.0]])
     w = softmax_plus(s, 3)  # l = 3 < 16: factor log 16 / log 512 = 4/9
-    np.testing.assert_allclose(w, softmax(np.array([1.0, 0.0, -1.0, -np.inf]) * 4 / 9)[None], rtol=4 * EPS)
+    np.testing.assert_allclose(w, softmax(np.array([1.0, 0.0, -1.0, -np.inf]) * 4 / 9)[None], rtol=4 * EPS, atol=0)
     assert w[0, 3] == 0.0
     s = np.random.default_rng(0).standard_normal((2, 40))
     w = softmax_plus(s, np.array([40, 30]), min_len=16)
-    np.testing.assert_allclose(w[0], softmax(s[0] * math.log(40) / math.log(512)), rtol=8 * EPS)
-    np.testing.assert_allclose(w[1, :30], softmax(s[1, :30] * math.log(30) / math.log(512)), rtol=8 * EPS)
+    np.testing.assert_allclose(w[0], softmax(s[0] * math.log(40) / math.log(512)), rtol=8 * EPS, atol=0)
+    np.testing.assert_allclose(w[1, :30], softmax(s[1, :30] * math.log(30) / math.log(512)), rtol=8 * EPS, atol=0)
 
 
 # ----------------------------------------------------------------------------- experiment
