@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validation import as_array, check_bool, check_real
+from .._validation import ArgumentTypeError, as_array, check_bool, check_real, check_size
 
 #: Upper bound on the elements of one block of scores, B * bq * bk (2**25 float64 = 256 MiB).
 BLOCK_ELEMENTS = 1 << 25
@@ -38,6 +38,19 @@ BK = 2048
 BQ_MAX = 8192
 #: Scores below this bound in magnitude cannot overflow (|s| <= max|scale| d max|q| max|k|).
 _SAFE_SCORE = 2.0**1000
+
+
+def numeric(x, name, *, xp=np, **kwargs):
+    """:func:`refimpl._validation.as_array` that refuses booleans: ``True`` is not a length, score or scale."""
+    dt = getattr(x, "dtype", None)
+    if dt is None and not isinstance(x, (str, bytes)) and x is not None:
+        try:
+            dt = np.asarray(x).dtype
+        except (ValueError, TypeError):  # ragged: as_array names it
+            dt = None
+    if dt is not None and np.dtype(dt) == np.bool_:
+        raise ArgumentTypeError(f"parameter '{name}' must hold numbers, got booleans (True/False)")
+    return as_array(x, name, xp=xp, **kwargs)
 
 
 class Prepared(NamedTuple):
@@ -84,9 +97,9 @@ def prepare_xp(xp, q, k, v, scale, causal, mask, enable_gqa=False):
     host). Raises before any kernel runs: shapes, NaN/Inf, fully masked rows,
     and scores ``scale q.k`` that overflow float64.
     """
-    q = as_array(q, "q", xp=xp, min_ndim=2)
-    k = as_array(k, "k", xp=xp, min_ndim=2)
-    v = as_array(v, "v", xp=xp, min_ndim=2)
+    q = numeric(q, "q", xp=xp, min_ndim=2)
+    k = numeric(k, "k", xp=xp, min_ndim=2)
+    v = numeric(v, "v", xp=xp, min_ndim=2)
     causal = check_bool(causal, "causal")
     enable_gqa = check_bool(enable_gqa, "enable_gqa")
     if q.shape[-1] != k.shape[-1]:
@@ -111,13 +124,14 @@ def prepare_xp(xp, q, k, v, scale, causal, mask, enable_gqa=False):
     nk, dv = v.shape[-2:]
     off = nk - nq  # bottom-right alignment: the last query sees every key
     B = max(1, math.prod(batch))
+    check_size((B, max(nq, nk), max(d, dv)), "q', 'k', 'v", itemsize=8 * 3)  # the broadcast copies
     qf, kf, vf = _flat(xp, q, batch, (nq, d)), _flat(xp, k, batch, (nk, d)), _flat(xp, v, batch, (nk, dv))
     if scale is None:
         sc = xp.full((B, nq), 1.0 / math.sqrt(d))
     elif isinstance(scale, (numbers.Real, np.floating)) or isinstance(scale, (bool, np.bool_)):
         sc = xp.full((B, nq), check_real(scale, "scale"))
     else:
-        s = as_array(scale, "scale", xp=xp)
+        s = numeric(scale, "scale", xp=xp)
         try:
             full = xp.broadcast_to(s, batch + (nq,))
         except ValueError:

@@ -20,8 +20,9 @@ import numpy as np
 
 from .._backend import pick
 from .._gpu import device_module
-from .._validation import as_array, check_bool, check_choice, check_int, check_real
+from .._validation import check_bool, check_choice, check_int, check_real, check_rng, check_size
 from . import _fast, _xp, reference
+from ._xp import numeric as _numbers
 
 __all__ = [
     "EntropyVsLength",
@@ -44,7 +45,7 @@ LENGTH_MODES = ("global", "per_query")
 # ----------------------------------------------------------------------------- helpers
 def _as_logits(x, name):
     """Real array whose entries are finite or -inf (masked); NaN and +inf are rejected."""
-    arr = as_array(x, name, finite=False, min_ndim=1, min_size=1)
+    arr = _numbers(x, name, finite=False, min_ndim=1, min_size=1)
     if np.any(np.isnan(arr)):
         raise ValueError(f"parameter '{name}' must not contain NaN")
     if np.any(arr == np.inf):
@@ -136,7 +137,7 @@ def entropy(p, axis=-1):
     >>> float(entropy([1.0, 0.0]))
     0.0
     """
-    p = as_array(p, "p", min_ndim=1, min_size=1)
+    p = _numbers(p, "p", min_ndim=1, min_size=1)
     axis = _check_axis(axis, p.ndim)
     if np.any(p < 0):
         raise ValueError("parameter 'p' must be non-negative")
@@ -250,6 +251,8 @@ def attention(q, k, v, *, scale=None, causal=False, mask=None, return_weights=Fa
         return _xp.attention_xp(device_module(), q, k, v, scale=scale, causal=causal, mask=mask,
                                 return_weights=return_weights, enable_gqa=enable_gqa)
     p = _xp.prepare_xp(np, q, k, v, scale, causal, mask, enable_gqa)
+    if name == "reference" or return_weights:  # the scores are materialised (the numba path streams)
+        check_size(p.q.shape[:2] + (p.k.shape[1],), "q' and 'k", itemsize=8 * 3)
     out, w = impl(p.q, p.k, p.v, p.scale, p.mask, p.causal, return_weights)
     out = out.reshape(p.batch + out.shape[1:])
     if return_weights:
@@ -298,7 +301,7 @@ def logn_factor(n, base=512):
     if base <= 1:
         raise ValueError(f"parameter 'base' must be > 1, got {base}")
     scalar = np.ndim(n) == 0
-    arr = as_array(n, "n")
+    arr = _numbers(n, "n")
     if np.any(arr < 1):
         raise ValueError(f"parameter 'n' must be >= 1, got min {float(np.min(arr))}")
     out = np.log2(arr) / np.log2(base)
@@ -374,6 +377,7 @@ def entropy_invariant_attention(q, k, v, *, base=512, causal=False, length="glob
     scale = logn_factor(n, base) / math.sqrt(d)  # (B, n_q)
     if name == "reference":
         _xp.check_scores_finite(np, p.q, p.k, scale, p.mask, p.causal)
+        check_size(p.q.shape[:2] + (nk,), "q' and 'k", itemsize=8 * 3)
         out = reference.entropy_invariant_attention(p.q, p.k, p.v, p.mask, p.causal, base, length, min_len)
         return out.reshape(p.batch + out.shape[1:])
     return attention(q, k, v, scale=scale.reshape(p.batch + (nq,)), causal=causal, mask=mask,
@@ -412,7 +416,7 @@ def qwen_logn_factors(positions, train_len):
     """
     L = check_int(train_len, "train_len", min_value=2)
     scalar = np.ndim(positions) == 0
-    arr = as_array(positions, "positions")
+    arr = _numbers(positions, "positions")
     if np.any(arr < 1) or np.any(arr != np.round(arr)):
         raise ValueError("parameter 'positions' must hold integers >= 1 (1-based positions)")
     out = np.where(arr > L, np.log2(np.maximum(arr, 1.0)) / math.log2(L), 1.0)
@@ -451,7 +455,7 @@ def llama4_attention_scales(positions, floor_scale=8192, attn_scale=0.1):
     F = check_int(floor_scale, "floor_scale", min_value=1)
     a = check_real(attn_scale, "attn_scale", low=0.0)
     scalar = np.ndim(positions) == 0
-    arr = as_array(positions, "positions")
+    arr = _numbers(positions, "positions")
     if np.any(arr < 0) or np.any(arr != np.round(arr)):
         raise ValueError("parameter 'positions' must hold integers >= 0 (0-based positions)")
     out = 1.0 + a * np.log1p(np.floor((arr + 1.0) / F))
@@ -492,13 +496,13 @@ def softmax_plus(scores, valid_len, min_len=16, base=512):
     >>> bool(np.allclose(w, [[1/(1+np.exp(-4/9)), 1/(1+np.exp(4/9)), 0.0]]))
     True
     """
-    s = as_array(scores, "scores", min_ndim=1, min_size=1)
+    s = _numbers(scores, "scores", min_ndim=1, min_size=1)
     n = s.shape[-1]
     mn = check_int(min_len, "min_len", min_value=1)
     base = check_real(base, "base")
     if base <= 1:
         raise ValueError(f"parameter 'base' must be > 1, got {base}")
-    lv = as_array(valid_len, "valid_len").reshape(np.shape(valid_len))
+    lv = _numbers(valid_len, "valid_len").reshape(np.shape(valid_len))
     if np.any(lv != np.round(lv)) or np.any(lv < 1) or np.any(lv > n):
         raise ValueError(f"parameter 'valid_len' must hold integers in [1, {n}]")
     try:
@@ -513,8 +517,8 @@ def softmax_plus(scores, valid_len, min_len=16, base=512):
 
 # ----------------------------------------------------------------------------- entropy analysis
 def _scores_lam(s, lam):
-    s = as_array(s, "s", min_ndim=1, min_size=1)
-    lam_arr = as_array(lam, "lam").reshape(np.shape(lam))
+    s = _numbers(s, "s", min_ndim=1, min_size=1)
+    lam_arr = _numbers(lam, "lam").reshape(np.shape(lam))
     try:
         lam_b = np.broadcast_to(lam_arr, s.shape[:-1])
     except ValueError:
@@ -645,7 +649,8 @@ def entropy_vs_length(c=4.0, *, d=64, lengths=(64, 128, 256, 512, 1024, 2048, 40
     lengths : sequence of int, each >= 2
     n_queries, trials : int
     base : float, > 1
-    seed : int
+    seed : int >= 0 or numpy.random.Generator
+        Through ``check_rng``, as every seed in refimpl.
 
     Returns
     -------
@@ -663,11 +668,14 @@ def entropy_vs_length(c=4.0, *, d=64, lengths=(64, 128, 256, 512, 1024, 2048, 40
     base = check_real(base, "base")
     if base <= 1:
         raise ValueError(f"parameter 'base' must be > 1, got {base}")
-    seed = check_int(seed, "seed", min_value=0)
+    rng = check_rng(seed, "seed")
+    if isinstance(lengths, (str, bytes)) or np.ndim(lengths) != 1:
+        raise ValueError(f"parameter 'lengths' must be a sequence of integers >= 2, got {lengths!r}")
     lens = np.array([check_int(n, "lengths", min_value=2) for n in lengths], dtype=np.int64)
     if lens.size == 0:
         raise ValueError("parameter 'lengths' must not be empty")
-    rng = np.random.default_rng(seed)
+    check_size((n_queries, int(lens.max())), "lengths", itemsize=8 * 4)  # keys, scores and their exponentials
+    check_size((int(lens.max()), d), "d")
     plain = np.zeros(lens.size)
     logn = np.zeros(lens.size)
     for t in range(trials):
