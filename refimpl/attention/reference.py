@@ -31,7 +31,8 @@ def attention(q, k, v, scale, mask, causal, return_weights=False):
     Returns ``(O, A)``, ``A`` only when ``return_weights`` (else None).
     """
     nq, nk = q.shape[1], k.shape[1]
-    S = scale[:, :, None] * (q @ k.transpose(0, 2, 1))  # S_ij = lambda_i q_i . k_j
+    with np.errstate(over="ignore"):  # an overflow can only sit in a masked entry (the caller checks)
+        S = scale[:, :, None] * (q @ k.transpose(0, 2, 1))  # S_ij = lambda_i q_i . k_j
     visible = np.ones((1, nq, nk), dtype=bool) if mask is None else mask
     if causal:
         visible = visible & (np.arange(nk)[None, :] <= np.arange(nq)[:, None] + (nk - nq))

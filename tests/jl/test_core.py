@@ -135,3 +135,31 @@ def test_pairwise_distortion_vs_pdist_order(rng):
 def test_bad_input(call, param):
     with pytest.raises(ValueError, match=param):
         call()
+
+
+@pytest.mark.parametrize("call, param, exc", [
+    (lambda: gaussian_projection(3, 2, rng=True), "'rng'", TypeError),
+    (lambda: gaussian_projection(3, 2, rng=-1), "'rng'", ValueError),
+    (lambda: gaussian_projection(3, 2, rng="seed"), "'rng'", TypeError),
+    (lambda: gaussian_projection(2**40, 2**40), "'n' x 'm'.*bytes", ValueError),
+    (lambda: gaussian_projection(True, 3), "'m'", TypeError),
+    (lambda: min_dim(True, 0.5), "'N'", TypeError),
+    (lambda: min_dim(100, True), "'eps'", TypeError),
+    (lambda: norm_tail_bound(True, 0.5), "'n'", TypeError),
+    (lambda: entropy_min_dim(100, True), "'coef'", TypeError),
+    (lambda: h_dim(10, grid=2**60), "'grid'.*bytes", ValueError),
+    (lambda: h_dim(True), "'n'", TypeError),
+])
+def test_bad_seeds_sizes_and_booleans(call, param, exc):
+    with pytest.raises(exc, match=param):
+        call()
+
+
+def test_gaussian_projection_seeds_follow_check_rng():
+    """An int seeds default_rng, a Generator is used as given (and advanced), None draws fresh entropy."""
+    g = np.random.default_rng(3)
+    a = gaussian_projection(4, 2, rng=g)
+    b = gaussian_projection(4, 2, rng=g)
+    assert not np.array_equal(a, b)
+    assert np.array_equal(a, gaussian_projection(4, 2, rng=3))
+    assert gaussian_projection(4, 2).shape == (2, 4)
