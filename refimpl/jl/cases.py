@@ -30,16 +30,23 @@ def _min_dim_inputs(src):
     return {"N": N, "eps": eps, "rule": src.choice("rule", ("su_high_prob", "su_existence", "dasgupta_gupta"))}
 
 
-def _sklearn_min_dim(N, eps, rule="dasgupta_gupta"):
+def _sklearn_min_dim(N, eps):
     from sklearn.random_projection import johnson_lindenstrauss_min_dim
 
     return np.array([johnson_lindenstrauss_min_dim(int(a), eps=float(b)) for a, b in zip(N, eps)], dtype=float)
 
 
-def _su_bound_transcribed(N, eps, rule="su_high_prob"):
+def _su_bound(c, N, eps):
     """[F]: the smallest integer n with n > c log N / eps^2, c = 24 (high probability) or 16 (existence)."""
-    c = 24 if rule == "su_high_prob" else 16
     return np.array([math.floor(c * math.log(int(a)) / float(b) ** 2) + 1 for a, b in zip(N, eps)], dtype=float)
+
+
+def _su_high_prob(N, eps):
+    return _su_bound(24, N, eps)
+
+
+def _su_existence(N, eps):
+    return _su_bound(16, N, eps)
 
 
 def _entropy_min_dim_inputs(src):
@@ -119,9 +126,9 @@ CASES = [
          peers=(Peer("scikit-learn johnson_lindenstrauss_min_dim", _sklearn_min_dim, requires=("sklearn",),
                      fixed={"rule": "dasgupta_gupta"},
                      why="the published code, truncation to int64 included: identical integers"),
-                Peer("Su's n > 24 log N / eps^2, transcribed", _su_bound_transcribed,
+                Peer("Su's n > 24 log N / eps^2, transcribed", _su_high_prob,
                      fixed={"rule": "su_high_prob"}),
-                Peer("Su's n > 16 log N / eps^2, transcribed", _su_bound_transcribed,
+                Peer("Su's n > 16 log N / eps^2, transcribed", _su_existence,
                      fixed={"rule": "su_existence"}))),
     Case("jl.entropy_min_dim", entropy_min_dim, inputs=_entropy_min_dim_inputs,
          tol={"float64": (1e-15, 0.0)}, why="one log and one product: 1 ulp.",
