@@ -27,7 +27,7 @@ import numpy as np
 from contextlib import nullcontext
 
 from .._numba import njit, prange
-from ._xp import masked_scores
+from ._xp import masked_scores, v_headroom
 
 try:  # BLAS threads inside numba threads oversubscribe the cores: pin BLAS to 1 thread
     from threadpoolctl import threadpool_limits as _threadpool_limits
@@ -253,7 +253,10 @@ def attention(q, k, v, scale, mask, causal, return_weights=False):
     asked for, from the scores and each row's log-sum-exp (O(n_q n_k) memory).
     """
     off = k.shape[1] - q.shape[1]
+    v, back = v_headroom(np, v)
     out, lse = attention_nb(q, k, v, scale, mask, causal, off)
+    if back != 1.0:
+        out *= back
     if not return_weights:
         return out, None
     return out, np.exp(masked_scores(np, q, k, scale, mask, causal) - lse[..., None])

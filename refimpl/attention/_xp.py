@@ -205,6 +205,23 @@ def check_scores_finite(xp, q, k, scale, mask, causal):
                                  f"Scores must be finite in float64")
 
 
+def v_headroom(xp, v):
+    """``(v * 2**-e, 2**e)``: room for the streaming paths' unnormalised sums (exact power-of-two scaling).
+
+    The streaming paths accumulate ``sum_j exp(s_j - m) v_j`` before dividing
+    by the row sum; with weights up to 1 that sum can reach ``n_k max|v|``
+    and overflow for ``max|v|`` near the float64 limit, though the output
+    (at most ``max|v|``) is finite. Scaling ``v`` by a power of two and the
+    output back is exact (outside the subnormal range).
+    """
+    nk = v.shape[1]
+    vmax = float(xp.max(xp.abs(v)))
+    if vmax * nk < 2.0**1000:
+        return v, 1.0
+    e = math.frexp(vmax)[1] + math.frexp(float(nk))[1] - 1000
+    return v * 2.0**-e, 2.0**e
+
+
 def masked_scores(xp, q, k, scale, mask, causal):
     """``scale_i q_i . k_j`` with invisible entries at ``-inf``, materialised: (B, n_q, n_k)."""
     s = xp.matmul(q, xp.swapaxes(k, -1, -2)) * scale[..., None]
@@ -281,8 +298,9 @@ def attention_xp(xp, q, k, v, *, scale=None, causal=False, mask=None, return_wei
     return_weights = check_bool(return_weights, "return_weights")
     p = prepare_xp(xp, q, k, v, scale, causal, mask, enable_gqa)
     nq, nk, dv = p.q.shape[1], p.k.shape[1], p.v.shape[2]
-    out, lse = attention_stream_xp(xp, p.q, p.k, p.v, p.scale, p.mask, p.causal, p.off)
-    out = out.reshape(p.batch + (nq, dv))
+    v, back = v_headroom(xp, p.v)
+    out, lse = attention_stream_xp(xp, p.q, p.k, v, p.scale, p.mask, p.causal, p.off)
+    out = (out * back if back != 1.0 else out).reshape(p.batch + (nq, dv))
     if not return_weights:
         return out
     w = xp.exp(masked_scores(xp, p.q, p.k, p.scale, p.mask, p.causal) - lse[..., None])

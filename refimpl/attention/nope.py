@@ -120,12 +120,21 @@ def causal_attention(x, wq, wk, wv, *, scale=None, backend="auto"):
     x : array_like, shape (..., L, D)
     wq, wk : array_like, shape (D, d)
     wv : array_like, shape (D, d_v)
-    scale : float, optional (default 1/sqrt(d))
-    backend : {"auto", "numpy", "numba"}
+    scale : float, optional (default 1/sqrt(d)); ``True`` is not a scale
+    backend : {"auto", "reference", "numba", "cupy"}
+        As :func:`refimpl.attention.attention` (the definition is
+        ``refimpl/attention/reference.py``).
 
     Returns
     -------
     ndarray, shape (..., L, d_v)
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not multiply, non-finite input, and scores
+        :math:`\lambda q_n\cdot k_m` beyond the float64 range (finite inputs
+        such as ``x * 1e160``: the softmax would be NaN, refimpl raises).
 
     Notes
     -----

@@ -487,3 +487,15 @@ def test_reference_refuses_a_score_matrix_beyond_memory():
     q = k = np.ones((2**18, 2))  # 2**36 scores
     with pytest.raises(ValueError, match="'q' and 'k'.*bytes"):
         attention(q, k, k, backend="reference", causal=True)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_values_near_the_float64_limit_do_not_overflow(backend):
+    """The streaming sums reach n_k max|v| before the division: v is scaled by a power of two first."""
+    q = np.zeros((3, 2))
+    k = np.ones((50, 2))
+    v = np.full((50, 1), 1e307)
+    v[::2] = 1.5e308
+    out = attention(q, k, v, backend=backend)  # uniform weights: the mean of v
+    assert np.all(np.isfinite(out))
+    np.testing.assert_allclose(out, np.mean(v / 1e300) * 1e300, rtol=1e-14, atol=0)
