@@ -30,6 +30,11 @@ def _min_dim_inputs(src):
     return {"N": N, "eps": eps, "rule": src.choice("rule", ("su_high_prob", "su_existence", "dasgupta_gupta"))}
 
 
+def _min_dim_float(N, eps, rule="su_high_prob"):
+    """min_dim's integers as float64 (exact below 2**53): the comparisons take floating outputs."""
+    return np.asarray(min_dim(N, eps, rule), dtype=np.float64)
+
+
 def _sklearn_min_dim(N, eps):
     from sklearn.random_projection import johnson_lindenstrauss_min_dim
 
@@ -120,9 +125,10 @@ def _laplace(key):
 
 
 CASES = [
-    Case("jl.min_dim", min_dim, inputs=_min_dim_inputs, keep_dtype=("N",),
+    Case("jl.min_dim", min_dim, inputs=_min_dim_inputs, keep_dtype=("N",), reference=_min_dim_float,
          tol={"float64": (0.0, 0.0)},
-         why="integers: exact, except where the real bound lies within ~1e-13 of an integer (not drawn).",
+         why="integers (compared as float64, exact below 2**53): exact, except where the real bound lies within "
+             "~1e-13 of an integer (not drawn).",
          peers=(Peer("scikit-learn johnson_lindenstrauss_min_dim", _sklearn_min_dim, requires=("sklearn",),
                      fixed={"rule": "dasgupta_gupta"},
                      why="the published code, truncation to int64 included: identical integers"),
