@@ -128,7 +128,7 @@ def prepare_xp(xp, q, k, v, scale, causal, mask, enable_gqa=False):
     qf, kf, vf = _flat(xp, q, batch, (nq, d)), _flat(xp, k, batch, (nk, d)), _flat(xp, v, batch, (nk, dv))
     if scale is None:
         sc = xp.full((B, nq), 1.0 / math.sqrt(d))
-    elif isinstance(scale, (numbers.Real, np.floating)) or isinstance(scale, (bool, np.bool_)):
+    elif isinstance(scale, (numbers.Real, np.floating, np.bool_)):  # check_real refuses True/False
         sc = xp.full((B, nq), check_real(scale, "scale"))
     else:
         s = numeric(scale, "scale", xp=xp)

@@ -103,15 +103,6 @@ def _torch_sdpa(q, k, v, *, scale=None, causal=False, mask=None, return_weights=
     return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, scale=scale, **kw)
 
 
-def _torch_sdpa_math(q, k, v, *, scale=None, causal=False, mask=None, return_weights=False, enable_gqa=False):
-    """:func:`_torch_sdpa` on torch's math backend (the reference implementation inside torch)."""
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-
-    with sdpa_kernel(SDPBackend.MATH):
-        return _torch_sdpa(q, k, v, scale=scale, causal=causal, mask=mask, return_weights=return_weights,
-                           enable_gqa=enable_gqa)
-
-
 def _repeat_kv_attention(q, k, v, *, scale=None, causal=False, mask=None, return_weights=False, enable_gqa=False):
     """Grouped-query attention as the repetition it is: np.repeat the kv heads, then plain attention."""
     if enable_gqa:
