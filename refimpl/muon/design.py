@@ -42,6 +42,9 @@ PE_CUSHION = 0.02407327424182761
 # Below this relative width l/u >= 1 - 5e-6 the equioscillating polynomial equals, to float64, the
 # Taylor polynomial of x (x^2)^(-1/2) at x = u (the same switch as the Polar Express appendix).
 _NARROW = 5e-6
+# Up to l/u >= 1 - 5e-5 the Taylor polynomial is within ~(1 - l/u)^3 < 1e-12 of the optimum; there the exchange
+# (alternation points within 5e-5 of each other) may lose its points to rounding: the Taylor step is returned.
+_NEARLY_NARROW = 5e-5
 
 
 def _taylor_odd(n, u):
@@ -155,7 +158,9 @@ def optimal_odd_polynomial(l, u, degree=5, *, tol=1e-15, max_iter=100):
     intervals cost no accuracy. When :math:`l/u \ge 1 - 5\cdot10^{-6}` the optimum is, to float64, the Taylor
     polynomial of :math:`x(x^2)^{-1/2}` at :math:`u` (degree 5:
     :math:`(15/8, -5/4, 3/8)/(u, u^3, u^5)`) and that is returned, as the
-    Polar Express appendix does (the linear system is singular there).
+    Polar Express appendix does (the linear system is singular there); for
+    :math:`l/u \ge 1 - 5\cdot10^{-5}` it is also returned where the exchange
+    loses its alternation points to rounding (its error there is below 1e-12).
     Accuracy: coefficients to about 1e-12 relative (a different route, the
     closed form for degree 3, agrees to 1e-13).
 
@@ -209,6 +214,8 @@ def _optimal(l, u, n, tol=1e-15, max_iter=100):
         roots = np.roots(dcoef[::-1])
         y = np.sort(roots[(np.abs(roots.imag) <= 1e-12 * np.abs(roots)) & (roots.real > 0)].real)
         y = y[(y > r * r) & (y < 1.0)]
+        if y.size != n and r >= 1.0 - _NEARLY_NARROW:
+            return _scaled(_taylor_odd(n, 1.0), u, l), 0.0
         if y.size != n:
             raise RuntimeError(f"Remez exchange on [{l}, {u}] lost its alternation points (found {y.size}, "
                                f"need {n})")
