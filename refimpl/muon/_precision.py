@@ -79,7 +79,8 @@ def newton_schulz_bf16(M, sched, eps, normalization, eps_mode, transpose_tall, u
       ``A = r(X X^T)``, ``B = r(b A + c A A)``, ``X = r(a X + B X)``.
     - ``"keller"``: KellerJordan's ``muon.py`` under ``.bfloat16()``, one
       rounding per tensor operation: ``A = r(X X^T)``,
-      ``B = r(r(b A) + r(c r(A A)))``, ``X = r(r(a X) + r(B X))``.
+      ``B = r(r(b A) + r(r(c A) A))`` (``c * A @ A`` is ``(c * A) @ A`` in
+      Python), ``X = r(r(a X) + r(B X))``.
 
     The norm is accumulated in float32 and rounded; ``X_0 = r(X / r(norm + eps))``.
     Returns float32 arrays holding bf16 values.
@@ -96,10 +97,7 @@ def newton_schulz_bf16(M, sched, eps, normalization, eps_mode, transpose_tall, u
     for t, (a, b, c) in enumerate(sched):
         a, b, c = (np.float32(v) for v in (a, b, c))
         A = r(X @ mT(X))
-        if structure == "addmm":
-            A2 = A @ mT(A)  # A symmetric; fused into B below, rounded once with it
-        else:
-            A2 = r(A @ A)
+        A2 = A @ mT(A)  # A symmetric; addmm fuses it into B below and rounds once
         if t == 0 and normalization == "su_improved":
             A2 = r(A2)  # Su's reference code forms y4 = y2 @ y2 as a bf16 product
             nu = scale_nu(np.sum(A2 * A2, axis=(-2, -1), keepdims=True), eps, eps_mode, X.dtype, rnd=r)
@@ -108,8 +106,8 @@ def newton_schulz_bf16(M, sched, eps, normalization, eps_mode, transpose_tall, u
         if structure == "addmm":
             B = r(b * A + c * A2)
             X = r(a * X + B @ X)
-        else:
-            B = r(r(b * A) + r(c * A2))
+        else:  # B = b * A + c * A @ A evaluates as (c * A) @ A: Python's * and @ bind alike, left to right
+            B = r(r(b * A) + r(r(c * A) @ A))
             X = r(r(a * X) + r(B @ X))
     X = mT(X) if tall else X
     return np.ascontiguousarray(X)

@@ -51,7 +51,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._backend import cupy_or_none, is_cupy_array, pick
+from .. import _backend
+from .._backend import is_cupy_array, pick
 from .._numba import HAVE_NUMBA
 from .._validation import as_array, check_bool, check_choice, check_int, check_real, check_size
 from . import _fast, reference
@@ -235,6 +236,19 @@ def _check_dtype(dtype, name="dtype"):
     raise ValueError(f"parameter '{name}' must be one of None, {', '.join(map(repr, DTYPES))}; got {dtype!r}")
 
 
+def _check_norm_range(M, kind, xp):
+    """ValueError where ||M||_F^2 overflows the working precision (the public code would return 0 or NaN)."""
+    limit = 0.5 * float(np.sqrt(np.finfo(np.float64 if kind == "float64" else np.float32).max))
+    amax = xp.max(xp.abs(M), axis=(-2, -1), keepdims=True)
+    scaled = M / xp.where(amax == 0, 1, amax)
+    fro = amax * xp.sqrt(xp.sum(scaled * scaled, axis=(-2, -1), keepdims=True))  # no overflow
+    if bool(xp.any(fro >= limit)):
+        work = "float64" if kind == "float64" else "float32"
+        raise ValueError(f"parameter 'M': ||M||_F = {float(xp.max(fro)):.3g} >= {limit:.3g}, so ||M||_F^2 overflows "
+                         f"{work} (the public code would return 0 or NaN); pass prescale=True (an exact "
+                         "power-of-two rescaling) or scale M")
+
+
 def newton_schulz(M, coefficients="keller", steps=None, eps=1e-7, normalization="frobenius",
                   transpose_tall=True, dtype=None, *, eps_mode="add", prescale=False, backend="auto"):
     r"""Approximate :math:`\operatorname{msign}(M)` by the Newton--Schulz iteration.
@@ -277,7 +291,8 @@ def newton_schulz(M, coefficients="keller", steps=None, eps=1e-7, normalization=
         ``A = r(X X^T)``, ``B = r(b A + c A A)``, ``X = r(a X + B X)``.
         ``"bfloat16_keller"``: KellerJordan's ``muon.py`` (X cast to bf16
         once, one rounding per tensor operation),
-        ``B = r(r(b A) + r(c r(A A)))``, ``X = r(r(a X) + r(B X))``.
+        ``B = r(r(b A) + r(r(c A) A))`` (Python reads ``c * A @ A`` as
+        ``(c * A) @ A``), ``X = r(r(a X) + r(B X))``.
     eps_mode : {"add", "clamp", "add_squared"}
         ``"add"``: :math:`M/(\|M\|_F+\epsilon)` (KellerJordan, Moonlight with
         1e-7, optax with 1e-8); ``"clamp"``: :math:`M/\max(\|M\|_F,\epsilon)`
@@ -315,7 +330,8 @@ def newton_schulz(M, coefficients="keller", steps=None, eps=1e-7, normalization=
     Raises
     ------
     ValueError
-        ``M`` not at least 2-D, empty, NaN/Inf; unknown preset, schedule of
+        ``M`` not at least 2-D, empty, NaN/Inf, or (``prescale=False``) with
+        :math:`\|M\|_F^2` beyond the range of the working precision; unknown preset, schedule of
         wrong shape, ``steps < 1`` or too large to allocate; ``eps < 0``;
         unknown ``normalization``, ``eps_mode``, ``dtype`` or ``backend``.
     TypeError
@@ -359,7 +375,7 @@ def newton_schulz(M, coefficients="keller", steps=None, eps=1e-7, normalization=
     True
     """
     name, _ = pick_backend(backend, M, reference=reference.newton_schulz, cupy=newton_schulz_xp)
-    xp = cupy_or_none() if name == "cupy" else np
+    xp = _backend.cupy_or_none() if name == "cupy" else np
     M = as_array(M, "M", xp=xp, min_ndim=2)
     if M.shape[-1] == 0 or M.shape[-2] == 0:
         raise ValueError(f"parameter 'M' must have non-empty matrices, got shape {tuple(M.shape)}")
@@ -370,6 +386,8 @@ def newton_schulz(M, coefficients="keller", steps=None, eps=1e-7, normalization=
     transpose_tall = check_bool(transpose_tall, "transpose_tall")
     prescale = check_bool(prescale, "prescale")
     kind = _check_dtype(dtype)
+    if not prescale:
+        _check_norm_range(M, kind, xp)
     args = (sched, eps, normalization, eps_mode, transpose_tall, prescale)
     if kind.startswith("bfloat16"):
         if name == "cupy":
