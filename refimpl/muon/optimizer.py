@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .._validation import as_array, check_bool, check_choice, check_int, check_real
+from .._validation import ArgumentTypeError, as_array, check_bool, check_choice, check_int, check_real
 from .newton_schulz import EPS_MODES, _check_dtype, newton_schulz, resolve_coefficients
 
 __all__ = ["MOMENTUM_FORMS", "SCALES", "LAYOUTS", "muon_scale", "muon_step", "muon_update"]
@@ -78,7 +78,7 @@ def muon_scale(shape, scale="keller", layout="out_in"):
     check_choice(scale, "scale", SCALES)
     check_choice(layout, "layout", LAYOUTS)
     if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__"):
-        raise TypeError(f"parameter 'shape' must be a tuple of integers, got {shape!r}")
+        raise ArgumentTypeError(f"parameter 'shape' must be a tuple of integers, got {shape!r}")
     shape = tuple(check_int(s, "shape") for s in shape)
     if len(shape) < 2 or min(shape) < 1:
         raise ValueError(f"parameter 'shape' must have at least 2 non-zero axes, got {shape}")
