@@ -557,7 +557,7 @@ def fit_coefficients(method="minmax", steps=5, *, iterations=None, lr=None, init
         if not np.all(np.isfinite(w)):
             raise RuntimeError("the min-max fit diverged (non-finite coefficients); lower 'lr' or change 'init'")
         return FitResult(w, loss, None, time.perf_counter() - t0)
-    shape = tuple(opt["shape"]) if isinstance(opt["shape"], (tuple, list)) else ()
+    shape = tuple(opt["shape"]) if isinstance(opt["shape"], (tuple, list, np.ndarray)) else ()
     if len(shape) != 2:
         raise ValueError(f"parameter 'shape' must be (n, m), got {opt['shape']!r}")
     n, m = (check_int(v, "shape", min_value=1) for v in shape)

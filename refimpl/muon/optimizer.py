@@ -131,9 +131,10 @@ def muon_update(G, state, *, momentum=0.95, nesterov=True, momentum_form="ema", 
     ----------
     G : array_like, shape (d_out, d_in, ...) or (..., d_in, d_out)
         The gradient, at least 2-D, finite.
-    state : dict
+    state : dict or None
         Per-parameter state, updated in place: ``state["momentum_buffer"]``
         (float64, shape of ``G``; zeros when absent, so pass ``{}`` first).
+        None: a single step from a zero buffer, nothing kept.
     momentum : float in [0, 1)
     nesterov : bool
     momentum_form : {"ema", "sum"}
@@ -210,9 +211,10 @@ def muon_update(G, state, *, momentum=0.95, nesterov=True, momentum_form="ema", 
     _check_dtype(ns_dtype, "ns_dtype")
     check_real(ns_eps, "ns_eps", low=0.0)
     check_choice(ns_eps_mode, "ns_eps_mode", EPS_MODES)
-    if not isinstance(state, dict):
-        raise TypeError(f"parameter 'state' must be a dict (pass {{}} on the first step), got {type(state).__name__}")
-    buf = state.get("momentum_buffer")
+    if state is not None and not isinstance(state, dict):
+        raise TypeError(f"parameter 'state' must be a dict (pass {{}} on the first step) or None, "
+                        f"got {type(state).__name__}")
+    buf = None if state is None else state.get("momentum_buffer")
     if buf is None:
         buf = np.zeros_like(G)
     else:
@@ -226,7 +228,8 @@ def muon_update(G, state, *, momentum=0.95, nesterov=True, momentum_form="ema", 
     else:
         buf = beta * buf + G
         direction = beta * buf + G if nesterov else buf
-    state["momentum_buffer"] = buf
+    if state is not None:
+        state["momentum_buffer"] = buf
     O = newton_schulz(_as_matrix(direction, layout), ns_coefficients, ns_steps, eps=ns_eps, dtype=ns_dtype,
                       eps_mode=ns_eps_mode, prescale=prescale)
     return factor * np.asarray(O, dtype=np.float64).reshape(G.shape)
@@ -249,7 +252,7 @@ def muon_step(W, G, state, *, lr, weight_decay=0.0, **options):
         Current weights (finite).
     G : array_like
         Gradient at ``W``.
-    state : dict
+    state : dict or None
         As in :func:`muon_update`; pass ``{}`` on the first step.
     lr : float >= 0
     weight_decay : float >= 0

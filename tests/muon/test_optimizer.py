@@ -240,3 +240,14 @@ def test_against_torch_optim_muon(adjust_lr_fn, scale, nesterov):
         ratios.append(rms_b / rms_f)
         assert np.allclose(sb["momentum_buffer"], opt.state[p]["momentum_buffer"].numpy(), rtol=1e-5, atol=1e-6)
     assert np.median(ratios) <= 0.35
+
+
+def test_state_none_is_one_step_from_a_zero_buffer(rng):
+    G = rng.standard_normal((6, 4))
+    for form in ("ema", "sum"):
+        assert np.array_equal(muon_update(G, None, momentum_form=form), muon_update(G, {}, momentum_form=form))
+    W = rng.standard_normal((6, 4))
+    assert np.array_equal(muon_step(W, G, None, lr=0.1, weight_decay=0.1), muon_step(W, G, {}, lr=0.1,
+                                                                                     weight_decay=0.1))
+    with pytest.raises(TypeError, match="'state'"):
+        muon_update(G, [])
