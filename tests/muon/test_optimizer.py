@@ -120,7 +120,7 @@ def test_state_round_trip_and_errors(rng):
     with pytest.raises(ValueError, match="'state'"):
         muon_update(rng.standard_normal((4, 3)), st_)
     with pytest.raises(TypeError, match="'state'"):
-        muon_update(G, None)
+        muon_update(G, "momentum_buffer")
 
 
 @pytest.mark.parametrize("kwargs, param", [
