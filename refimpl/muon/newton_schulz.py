@@ -32,7 +32,8 @@ name              shape   source
                           0.02407327424182761), divided by the safety factor
                           :math:`(1.01, 1.01^3, 1.01^5)` as the article prescribes; row 6 with
                           :math:`b<0` (erratum: the article prints :math:`+1.268`).
-                          :func:`refimpl.muon.polar_express_coefficients` recomputes it.
+                          ``polar_express_coefficients(safety_mode="article")`` recomputes it;
+                          its default ``"official"`` (the repository's code) differs by <= 5%.
 ``dion``          (5, 3)  optax.contrib ``muon`` preset ``'dion'`` (optax@2edbcbe) [OPTAX]_
 ================  ======  ==================================================================
 
