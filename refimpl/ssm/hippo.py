@@ -1152,7 +1152,5 @@ _S4_MORE_MEASURES = {
     "foud": (fourier_diag, set()),
     "fourier_decay": (fourier_decay, set()),
 }
-HIPPO_MEASURES.update({"glagt": glagt, "tlagt": tlagt, "legsd": legsd, "fourier_diag": fourier_diag,
-                       "fourier_decay": fourier_decay})
 __all__ += ["RANK_CORRECTION_MEASURES", "tlagt", "glagt", "legsd", "fourier_diag", "fourier_decay",
             "rank_correction"]
