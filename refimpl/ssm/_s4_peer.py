@@ -118,10 +118,11 @@ def rank_correction(measure, N, rank=1, dtype=None):
 
 
 def sign_fix(V):
-    """The sign per column that refimpl.ssm.s4d fixes (largest |Re| entry positive); s4 keeps LAPACK's."""
-    re = V.real
-    j = np.argmax(np.abs(re), axis=0)
-    s = np.sign(re[j, np.arange(V.shape[1])])
+    """refimpl.ssm.s4d's sign per column of V (s4 keeps LAPACK's): first entry z with |z| >= max/2 gets Re z > 0."""
+    mag = np.abs(V)
+    j = np.argmax(mag >= 0.5 * mag.max(axis=0, keepdims=True), axis=0)   # first entry of at least half the largest
+    z = V[j, np.arange(V.shape[1])]
+    s = np.where(np.abs(z.real) >= 0.1 * np.abs(z), np.sign(z.real), np.sign(z.imag))
     return np.where(s == 0, 1.0, s)
 
 

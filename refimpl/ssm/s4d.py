@@ -48,10 +48,11 @@ def _b_clip(B_clip):
 
 
 def _fix_signs(V):
-    """Signs s_k = +-1 that make the entry of largest |Re| of each column of V positive."""
-    re = V.real
-    j = np.argmax(np.abs(re), axis=0)
-    s = np.sign(re[j, np.arange(V.shape[1])])
+    """Sign per column of V: its first entry z with |z| >= max/2 gets Re z > 0 (Im z > 0 if |Re z| < |z|/10)."""
+    mag = np.abs(V)
+    j = np.argmax(mag >= 0.5 * mag.max(axis=0, keepdims=True), axis=0)   # first entry of at least half the largest
+    z = V[j, np.arange(V.shape[1])]
+    s = np.where(np.abs(z.real) >= 0.1 * np.abs(z), np.sign(z.real), np.sign(z.imag))
     return np.where(s == 0, 1.0, s)
 
 
@@ -108,7 +109,9 @@ def s4_nplr(measure, N, rank=1, *, B_clip=2.0):
     LAPACK builds differ: NumPy and PyTorch return opposite signs for some
     columns at N < 64. s4's B and P inherit that sign. refimpl multiplies
     each column of V, and the matching entries of B and P, by the sign that
-    makes the column's entry of largest :math:`|\mathrm{Re}|` positive.
+    makes the column's first entry :math:`z` with :math:`|z|` at least half
+    the column's largest have :math:`\mathrm{Re}\,z > 0` (or
+    :math:`\mathrm{Im}\,z > 0` when :math:`|\mathrm{Re}\,z| < |z|/10`).
     Clipping commutes with the sign, so s4's output equals this one after
     the same sign fix (tested against a transcription of s4's code).
     Fourier's zero eigenvalue pair gets s4's vector
