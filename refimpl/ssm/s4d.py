@@ -249,7 +249,7 @@ def s4d_init(init="legs", N=64, *, real_scale=1.0, imag_scale=1.0, B_init="const
     >>> Lam
     array([-0.5+0.j        , -0.5-3.14159265j, -0.5-6.28318531j])
     >>> s4d_init("real", 4)[0]
-    array([-1.-0.j, -2.-0.j])
+    array([-1.+0.j, -2.+0.j])
     """
     check_choice(init, "init", S4D_INITS)
     check_choice(B_init, "B_init", S4D_B_INITS)
