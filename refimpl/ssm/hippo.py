@@ -1071,7 +1071,7 @@ def rank_correction(measure, N, rank=1):
     measure                      rows of P                                                      rank
     ===========================  =============================================================  ====
     ``legs``                     :math:`\sqrt{n+1/2}` (:math:`A+P^\top P+\tfrac12I` is skew)    1
-    ``legt``                     :math:`\sqrt{2n+1}` on even n, on odd n, each times :math:`2^{-1/2}`  2
+    ``legt``                     :math:`\sqrt{(2n+1)/2}` on odd n (row 0), on even n (row 1)   2
     ``lagt``                     :math:`\sqrt{1/2}`                                             1
     ``fourier``, ``fout``        :math:`e = (1, 0, \sqrt2, 0, \sqrt2, \dots)`                   1
     ``fourier_decay``            :math:`e/\sqrt2`                                               1

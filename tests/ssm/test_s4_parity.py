@@ -287,7 +287,7 @@ def test_kernel_dss_growing_modes_do_not_overflow():
 
 
 def test_kernel_dss_tends_to_minus_half_the_zoh_kernel():
-    """exp(L dt lambda) -> 0: the normaliser is -1, so K = -(1/2) * 2 Re sum C B (e^{dt lambda}-1)/lambda e^{dt lambda l}."""
+    """exp(L dt lambda) -> 0: the normaliser is -1, so K = -(1/2) 2 Re sum C B (e^{dt lam}-1)/lam e^{dt lam l}."""
     lam, B, C = _system(7, 8)
     lam = -np.abs(lam.real) - 1.0 + 1j * lam.imag
     dt, L = 0.5, 200
