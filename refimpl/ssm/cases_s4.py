@@ -69,10 +69,15 @@ def _pair(measure):
     return lambda N, **kw: _s4_peer.transition(measure, N, **kw)
 
 
-def _torch_rank_correction(measure, N, rank=1):
-    import torch
+def _torch_rank_correction(measure):
+    """The peer of one pinned measure (a pinned label is not passed to the peer)."""
+    def peer(N, rank=1):
+        import torch
 
-    return _s4_peer.rank_correction(measure, N, rank=rank, dtype=torch.double).numpy()
+        # s4 returns its Fourier rows in float32 whatever dtype says: widened exactly, the values are s4's
+        return _s4_peer.rank_correction(measure, N, rank=rank, dtype=torch.double).to(torch.double).numpy()
+
+    return peer
 
 
 def _torch_nplr(measure, N, rank=1, B_clip=2.0):
@@ -110,11 +115,14 @@ CASES = [
          why="square roots of n + 1/2, 2n + 1 and 2: one or two roundings. The peer is run with dtype=double "
              "where s4 takes a dtype; s4 builds the Fourier rows in float32 whatever dtype says (1, sqrt 2 "
              "rounded to float32: 1.2e-8 relative), so that peer is held to 3e-8.",
-         peers=(Peer("s4 rank_correction (torch, float64)", _torch_rank_correction, requires=("torch",),
+         peers=(Peer("s4 rank_correction (torch, float64)", _torch_rank_correction("legs"),
+                     requires=("torch",),
                      fixed={"measure": "legs"}, why="float64 path of s4's code"),
-                Peer("s4 rank_correction('legt') (torch, float64)", _torch_rank_correction, requires=("torch",),
+                Peer("s4 rank_correction('legt') (torch, float64)", _torch_rank_correction("legt"),
+                     requires=("torch",),
                      fixed={"measure": "legt"}, why="float64 path of s4's code"),
-                Peer("s4 rank_correction('fourier') (float32 rows)", _torch_rank_correction, requires=("torch",),
+                Peer("s4 rank_correction('fourier') (float32 rows)", _torch_rank_correction("fourier"),
+                     requires=("torch",),
                      fixed={"measure": "fourier"}, tol=(3e-8, 0.0),
                      why="s4 builds these rows in float32: sqrt 2 off by 1.2e-8 relative"))),
     Case("ssm.s4_nplr", s4_nplr, inputs=_s4_nplr_inputs, tol={"float64": (1e-11, 0.0)},
