@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._backend import resolve_backend
-from .._validation import as_array, check_choice, check_int, check_real
+from .._validation import as_array, check_choice, check_int, check_real, check_size
 from . import _kernels
 
 __all__ = ["LEGS_NORMALIZATIONS", "legs", "legs_matvec", "legs_solve",
@@ -797,6 +797,13 @@ def _check_even(N, measure):
     if N % 2:
         raise ValueError(f"parameter 'N' must be even for measure {measure!r} (s4's layout pairs the states), "
                          f"got {N}")
+    check_size((N, N), "N")
+    return N
+
+
+def _square_size(N):
+    N = check_int(N, "N", min_value=1)
+    check_size((N, N), "N")
     return N
 
 
@@ -833,7 +840,7 @@ def tlagt(N, beta=1.0):
     array([[-0.75,  0.  ],
            [-1.  , -0.75]])
     """
-    N = check_int(N, "N", min_value=1)
+    N = _square_size(N)
     beta = check_real(beta, "beta")
     if beta == 0.0:
         raise ValueError("parameter 'beta' must be nonzero, got 0.0")
@@ -896,7 +903,7 @@ def glagt(N, alpha=0.0, beta=0.01):
     """
     from scipy import special
 
-    N = check_int(N, "N", min_value=1)
+    N = _square_size(N)
     alpha = check_real(alpha, "alpha", low=-1.0, high=1.0, low_open=True, high_open=True)
     beta = check_real(beta, "beta", low=0.0, low_open=True)
     n = np.arange(N, dtype=np.float64)
@@ -953,7 +960,7 @@ def legsd(N):
     array([[-0.5      ,  0.8660254],
            [-0.8660254, -0.5      ]])
     """
-    N = check_int(N, "N", min_value=1)
+    N = _square_size(N)
     n = np.arange(N, dtype=np.float64)
     root = np.sqrt((2.0 * n[:, None] + 1.0) * (2.0 * n[None, :] + 1.0))
     A = -0.5 * np.sign(n[:, None] - n[None, :]) * root - 0.5 * np.eye(N)
@@ -1116,6 +1123,8 @@ def rank_correction(measure, N, rank=1):
         N = check_int(N, "N", min_value=1)
     else:
         N = _check_even(N, measure)
+    check_size(N, "N")
+    check_size((rank, N), "rank")
     n = np.arange(N, dtype=np.float64)
     P = np.zeros((rank, N))
     if measure == "legs":

@@ -230,7 +230,8 @@ def s4d_init(init="legs", N=64, *, real_scale=1.0, imag_scale=1.0, B_init="const
     Raises
     ------
     ValueError
-        Unknown ``init``/``B_init``; odd N; negative or non-finite scales;
+        Unknown ``init``/``B_init``; odd N; negative or non-finite scales,
+        or scales so large that Lambda or B overflow;
         ``real_scale != 1`` with ``init="real"``; ``alternating`` with N not
         divisible by 4.
     TypeError
@@ -278,7 +279,8 @@ def s4d_init(init="legs", N=64, *, real_scale=1.0, imag_scale=1.0, B_init="const
         imag = (1.0 + 2.0 * n) ** 2 / np.pi
     else:
         imag = -s4_nplr("legs", N, B_clip=None)[0].imag
-    Lam = -real - 1j * (imag_scale * imag)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
+        Lam = -real - 1j * (imag_scale * imag)
     if legs_init or B_init in ("legs", "hippo"):
         B = s4_nplr("legs", N, B_clip=B_clip)[2]
     elif B_init == "constant":
@@ -290,7 +292,10 @@ def s4d_init(init="legs", N=64, *, real_scale=1.0, imag_scale=1.0, B_init="const
     else:
         sign = -1.0 if B_init == "unit-cw" else 1.0
         B = np.exp(sign * 2j * np.pi * n / N)
-    B = B * B_scale
+    with np.errstate(over="ignore", invalid="ignore"):
+        B = B * B_scale
+    if not (np.all(np.isfinite(Lam)) and np.all(np.isfinite(B))):
+        raise ValueError("parameters 'real_scale', 'imag_scale', 'B_scale': Lambda or B overflows float64")
     if normalize:
         with np.errstate(divide="ignore", invalid="ignore"):
             zeta = 2.0 * np.sum(np.abs(B / Lam) ** 2)
@@ -350,7 +355,8 @@ def kernel_dss(Lambda, B, C, dt, L, *, eps=1e-7):
     ------
     ValueError
         Shape mismatches; non-finite inputs; ``dt <= 0``; ``L < 1`` or an
-        N x L work array too large; with ``eps=0`` a mode whose normaliser
+        N x L work array too large; :math:`L\Delta\lambda` or the kernel
+        overflowing float64; with ``eps=0`` a mode whose normaliser
         vanishes (:math:`\lambda_n = 0`, or :math:`e^{L\Delta\lambda_n} = 1`
         exactly), where the exact formula divides by zero (with s4's
         ``eps`` such a mode contributes 0).
@@ -384,7 +390,11 @@ def kernel_dss(Lambda, B, C, dt, L, *, eps=1e-7):
     L = check_int(L, "L", min_value=1)
     eps = check_real(eps, "eps", low=0.0)
     check_size((N, L), "L", itemsize=16)
-    dtA = dt * Lambda
+    with np.errstate(over="ignore", invalid="ignore"):
+        dtA = dt * Lambda
+        finite = np.all(np.isfinite(dtA * L))
+    if not finite:
+        raise ValueError("parameters 'dt', 'Lambda': L dt lambda overflows float64; the powers are undefined")
     grows = Lambda.real > 0
     ell = np.arange(L, dtype=np.float64)
     powers = np.exp(dtA[:, None] * (ell[None, :] - np.where(grows, L - 1, 0)[:, None]))
@@ -398,4 +408,8 @@ def kernel_dss(Lambda, B, C, dt, L, *, eps=1e-7):
         r = 1.0 / x
     else:
         r = x.conj() / ((x * x.conj()).real + eps)
-    return ((C * B * num * r) @ powers).real
+    with np.errstate(over="ignore", invalid="ignore"):
+        K = ((C * B * num * r) @ powers).real
+    if not np.all(np.isfinite(K)):
+        raise ValueError("parameters 'B', 'C': the kernel overflows float64 (|C B| / |lambda| too large)")
+    return K
