@@ -106,8 +106,8 @@ def s4_nplr(measure, N, rank=1, *, B_clip=2.0):
     -----
     Eigenvector signs: ``eigh`` fixes each eigenvector only up to a factor
     :math:`\pm1` here (the matrix is :math:`-i` times a real one), and
-    LAPACK builds differ: NumPy and PyTorch return opposite signs for some
-    columns at N < 64. s4's B and P inherit that sign. refimpl multiplies
+    LAPACK builds differ (NumPy's and PyTorch's returned opposite signs for
+    some columns at N < 64 in our tests). s4's B and P inherit that sign. refimpl multiplies
     each column of V, and the matching entries of B and P, by the sign that
     makes the column's first entry :math:`z` with :math:`|z|` at least half
     the column's largest have :math:`\mathrm{Re}\,z > 0` (or
