@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from .._validation import as_array, check_choice, check_int, check_real
+from .._validation import as_array, check_bool, check_choice, check_int, check_real, check_size
 from .apply import LAYOUTS, layout_permutation
 from .frequencies import inv_freq as _inv_freq
 
@@ -50,6 +50,7 @@ def decay_curve(d, distances, base=10000.0):
     """
     th = _inv_freq(d, base)
     m = as_array(distances, "distances").reshape(np.shape(distances))
+    check_size(m.shape + th.shape, "d", itemsize=16)  # the partial sums: one complex number per (distance, pair)
     return np.mean(np.abs(_partial_sums(m, th)), axis=-1)
 
 
@@ -102,6 +103,7 @@ def abel_bound(q, k, distance, inv_freq, *, layout="interleaved"):
         inv = np.argsort(layout_permutation(d))
         qa, ka = qa[inv], ka[inv]
     dist = as_array(distance, "distance").reshape(np.shape(distance))
+    check_size(dist.shape + th.shape, "distance", itemsize=16)
     h = (qa[0::2] + 1j * qa[1::2]) * np.conj(ka[0::2] + 1j * ka[1::2])
     exact = np.abs(np.exp(1j * dist[..., None] * th) @ h)
     S = _partial_sums(dist, th)
@@ -150,10 +152,10 @@ def beta_digits(n, beta, ndigits, *, floor=True):
     np.float64(4.5)
     """
     ndigits = check_int(ndigits, "ndigits", min_value=1)
+    check_size(ndigits, "ndigits")
     beta_v = check_real(beta, "beta", low=1.0, low_open=True)
     n_v = check_real(n, "n", low=0.0)
-    if not isinstance(floor, (bool, np.bool_)):
-        raise TypeError(f"parameter 'floor' must be a bool, got {floor!r}")
+    floor = check_bool(floor, "floor")
     int_like = lambda v: isinstance(v, (numbers.Integral, np.integer)) or float(v).is_integer()  # noqa: E731
     if floor and int_like(n) and int_like(beta) and n_v < 2**63:
         ni, bi = int(n_v), int(beta_v)

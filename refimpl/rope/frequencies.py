@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from .._validation import as_array, check_choice, check_int, check_real
+from .._validation import as_array, check_bool, check_choice, check_int, check_real, check_size
 
 __all__ = ["METHODS", "inv_freq", "rotations", "scaled_inv_freq", "yarn_correction_dim", "yarn_get_mscale"]
 
@@ -31,6 +31,7 @@ def _check_d(d, min_value=2):
     d = check_int(d, "d", min_value=min_value)
     if d % 2:
         raise ValueError(f"parameter 'd' must be an even integer (RoPE rotates pairs), got {d}")
+    check_size(d // 2, "d")  # d/2 frequencies: refuse before NumPy makes an empty or huge array
     return d
 
 
@@ -246,9 +247,7 @@ def _yarn(d, base, factor, original_max_position=None, beta_fast=32.0, beta_slow
         r = L * theta / (2.0 * math.pi)
         gamma = np.clip((r - beta_slow) / (beta_fast - beta_slow), 0.0, 1.0)
     else:
-        truncate = True if truncate is None else truncate
-        if not isinstance(truncate, (bool, np.bool_)):
-            raise TypeError(f"parameter 'truncate' must be a bool, got {truncate!r}")
+        truncate = True if truncate is None else check_bool(truncate, "truncate")
         # transformers: a ramp linear in the pair index between the correction dims of beta_fast and beta_slow
         low = yarn_correction_dim(beta_fast, d, base, L)
         high = yarn_correction_dim(beta_slow, d, base, L)
@@ -270,15 +269,15 @@ def _llama3(d, base, factor, original_max_position=None, low_freq_factor=1.0, hi
     L = check_real(original_max_position, "original_max_position", low=0.0, low_open=True)
     lo = check_real(low_freq_factor, "low_freq_factor", low=0.0, low_open=True)
     hi = check_real(high_freq_factor, "high_freq_factor", low=0.0, low_open=True)
-    if not lo < hi:
-        raise ValueError(f"parameter 'low_freq_factor' must be < high_freq_factor (got {lo}, {hi})")
+    if not lo <= hi:
+        raise ValueError(f"parameter 'low_freq_factor' must be <= high_freq_factor (got {lo}, {hi})")
     theta = inv_freq(d, base)
-    wavelen = 2.0 * math.pi / theta
-    # r = L / wavelen = rotations over the training length; ramp linear in r between lo and hi
-    smooth = (L / wavelen - lo) / (hi - lo)
-    mid = (1.0 - smooth) * theta / f + smooth * theta
-    out = np.where(wavelen > L / lo, theta / f, np.where(wavelen < L / hi, theta, mid))
-    return out, 1.0
+    # Meta's apply_scaling: wavelen < L/hi keeps theta, wavelen > L/lo divides by f, and in between
+    # smooth = (r - lo)/(hi - lo) with r = L/wavelen (rotations over the training length) blends the two.
+    # lo == hi (Llama 4 Scout: factor 16, both factors 1) leaves no band: a step at r = lo.
+    r = L * theta / (2.0 * math.pi)
+    smooth = np.clip((r - lo) / (hi - lo), 0.0, 1.0) if lo < hi else (r > lo).astype(np.float64)
+    return (1.0 - smooth) * theta / f + smooth * theta, 1.0
 
 
 def _longrope(d, base, factor=None, ext_factors=None, original_max_position=None, attention_factor=None):

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_array, check_choice, check_int, check_real
-from .apply import LAYOUTS, apply, layout_permutation
+from .._validation import as_array, check_choice, check_int, check_real, check_size
+from . import reference
+from .apply import LAYOUTS, apply
 
 __all__ = ["logn_scale", "relative_positions", "rerope_decode_scores", "rerope_scores"]
 
@@ -22,15 +23,6 @@ def _check_window(window):
     if window is None:
         raise ValueError("parameter 'window' is required for ReRoPE (a real number >= 1)")
     return check_real(window, "window", low=1.0)
-
-
-def _rel(delta, method, window, factor):
-    """rho(delta) for delta = i - j (any real array)."""
-    if method == "rope":
-        return delta.astype(np.float64)
-    if method == "rerope":
-        return np.minimum(delta, window).astype(np.float64)
-    return np.where(delta < window, delta, window + (delta - window) / factor).astype(np.float64)
 
 
 def _method_args(method, window, factor):
@@ -101,8 +93,9 @@ def relative_positions(L, method="rope", window=None, factor=None):
     """
     L = check_int(L, "L", min_value=1)
     method, window, factor = _method_args(method, window, factor)
+    check_size((L, L), "L")
     idx = np.arange(L)
-    return _rel(idx[:, None] - idx[None, :], method, window, factor)
+    return reference.relative_positions(idx[:, None] - idx[None, :], window, factor)
 
 
 def _qk(q, k, layout):
@@ -117,16 +110,15 @@ def _qk(q, k, layout):
 def rerope_scores(q, k, inv_freq, window, factor=None, *, method="two_pass", layout="half"):
     r"""ReRoPE (``factor=None``) or Leaky ReRoPE logits :math:`a_{ij} = q_i^\top\mathcal R_{-\rho_{ij}}k_j`.
 
-    ``method="two_pass"`` is Su's computation [1]_: pass 1 is plain RoPE,
+    ``method="direct"`` is the definition (``reference.rerope_scores``):
+    every query rotated by :math:`\rho_{ij}` from :func:`relative_positions`
+    against the un-rotated keys, O(L^2 d) time and memory (a check route, not
+    for long sequences). ``method="two_pass"`` (default) is Su's computation [1]_: pass 1 is plain RoPE,
     :math:`a^{(1)}_{ij} = (\mathcal R_i q_i)^\top(\mathcal R_j k_j)`; pass 2 is
     :math:`a^{(2)}_{ij} = (\mathcal R_w q_i)^\top k_j` (ReRoPE) or
     :math:`(\mathcal R_{(i-w)/k+w} q_i)^\top(\mathcal R_{j/k}k_j)` (Leaky);
     then :math:`a_{ij} = a^{(1)}_{ij}` where :math:`i - j < w`, else
-    :math:`a^{(2)}_{ij}`. ``method="direct"`` evaluates the complex form
-    :math:`\mathrm{Re}\sum_p z^q_{ip}\bar z^k_{jp} e^{\mathrm i\rho_{ij}\theta_p}`
-    with :math:`\rho` from :func:`relative_positions` (O(L^2 d) time and
-    memory: a check route, not for long sequences). The two agree to
-    rounding (tested to ``1e-12`` relative to :math:`\sum|q||k|`).
+    :math:`a^{(2)}_{ij}`. The two agree to rounding (tested to ``1e-12`` relative to :math:`\sum|q||k|`).
 
     Parameters
     ----------
@@ -176,15 +168,12 @@ def rerope_scores(q, k, inv_freq, window, factor=None, *, method="two_pass", lay
         raise ValueError(f"parameter 'inv_freq' must have d/2 = {d / 2:g} entries, got {th.shape[0]}")
     rel_method = "rerope" if factor is None else "leaky_rerope"
     _, w, kf = _method_args(rel_method, window, factor)
-    pos = np.arange(L, dtype=np.float64)
     if method == "direct":
-        rho = _rel(pos[:, None] - pos[None, :], rel_method, w, kf)
-        perm = layout_permutation(d) if layout == "half" else np.arange(d)
-        qi, ki = (qa, ka) if layout == "interleaved" else (qa[..., np.argsort(perm)], ka[..., np.argsort(perm)])
-        zq = qi[..., 0::2] + 1j * qi[..., 1::2]
-        zk = ki[..., 0::2] + 1j * ki[..., 1::2]
-        phase = np.exp(1j * rho[:, :, None] * th[None, None, :])
-        return np.einsum("...ip,...jp,ijp->...ij", zq, zk.conj(), phase).real
+        check_size(qa.shape[:-1] + (L, d), "q", itemsize=16)
+        return reference.rerope_scores(qa, ka, th, w, kf, layout)
+    check_size(qa.shape[:-1] + (L,), "q")
+    pos = np.arange(L, dtype=np.float64)
+    # Su's two passes: plain RoPE, then the query at w (ReRoPE) or (i - w)/k + w against keys at j/k (Leaky)
     a1 = apply(qa, pos, th, layout) @ np.swapaxes(apply(ka, pos, th, layout), -1, -2)
     if kf is None:
         a2 = apply(qa, np.full(L, w), th, layout) @ np.swapaxes(ka, -1, -2)
@@ -245,10 +234,7 @@ def rerope_decode_scores(q_last, k_cache_pre_rope, inv_freq, window, factor=None
         raise ValueError(f"parameter 'inv_freq' must have d/2 = {d / 2:g} entries, got {th.shape[0]}")
     rel_method = "rerope" if factor is None else "leaky_rerope"
     _, w, kf = _method_args(rel_method, window, factor)
-    L = ka.shape[-2]
-    delta = (L - 1) - np.arange(L, dtype=np.float64)  # i - j
-    k_rot = apply(ka, -_rel(delta, rel_method, w, kf), th, layout)
-    return np.einsum("...d,...jd->...j", qa, k_rot)
+    return reference.rerope_decode_scores(qa, ka, th, w, kf, layout)
 
 
 def logn_scale(n, train_len):
