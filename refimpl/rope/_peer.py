@@ -218,6 +218,24 @@ def compare_grid(route, quick=False):
 # Public code computing the same functions, called like the refimpl function (see refimpl/rope/cases.py).
 
 
+class _quiet_transformers:
+    """Silence transformers' RoPE config warnings (equal llama3 factors, a non-integer YaRN length ratio)
+    while a peer builds its config; the values are what is compared."""
+
+    def __enter__(self):
+        import logging
+
+        self._loggers = [logging.getLogger(n) for n in ("transformers.modeling_rope_utils",
+                                                         "transformers.configuration_utils")]
+        self._levels = [lg.level for lg in self._loggers]
+        for lg in self._loggers:
+            lg.setLevel(logging.ERROR)
+
+    def __exit__(self, *exc):
+        for lg, level in zip(self._loggers, self._levels):
+            lg.setLevel(level)
+
+
 def hf_scaled_inv_freq(method):
     """transformers' ``ROPE_INIT_FUNCTIONS[rope_type]`` called like ``scaled_inv_freq(d, **params)``
     with the method pinned (float32 inv_freq, returned as float64)."""
@@ -239,9 +257,10 @@ def hf_scaled_inv_freq(method):
             rp["original_max_position_embeddings"] = int(L)
             max_pos = int(L * (factor or 1.0)) + 1
         rp.update(params)
-        cfg = LlamaConfig(head_dim=d, hidden_size=4 * d, num_attention_heads=4, num_key_value_heads=4,
-                          max_position_embeddings=max_pos, rope_parameters=rp)
-        inv, af = ROPE_INIT_FUNCTIONS[HF_NAMES[method]](cfg, "cpu", seq_len=seq_len)
+        with _quiet_transformers():
+            cfg = LlamaConfig(head_dim=d, hidden_size=4 * d, num_attention_heads=4, num_key_value_heads=4,
+                              max_position_embeddings=max_pos, rope_parameters=rp)
+            inv, af = ROPE_INIT_FUNCTIONS[HF_NAMES[method]](cfg, "cpu", seq_len=seq_len)
         return inv.detach().numpy().astype(np.float64), float(af)
 
     return peer
@@ -263,8 +282,10 @@ def hf_config_inv_freq(rope_scaling, *, head_dim, rope_theta=None, max_position_
     extra = {}
     if original_max_position_embeddings is not None:
         extra["original_max_position_embeddings"] = original_max_position_embeddings
-    cfg = LlamaConfig(head_dim=head_dim, hidden_size=4 * head_dim, num_attention_heads=4, num_key_value_heads=4,
-                      max_position_embeddings=max_position_embeddings or 4096, rope_parameters=rp, **extra)
+    with _quiet_transformers():
+        cfg = LlamaConfig(head_dim=head_dim, hidden_size=4 * head_dim, num_attention_heads=4,
+                          num_key_value_heads=4, max_position_embeddings=max_position_embeddings or 4096,
+                          rope_parameters=rp, **extra)
     if kind == "default":
         d = int(head_dim * rp.get("partial_rotary_factor", 1.0))
         base = rp["rope_theta"]
@@ -272,5 +293,6 @@ def hf_config_inv_freq(rope_scaling, *, head_dim, rope_theta=None, max_position_
 
         inv = 1.0 / (base ** (torch.arange(0, d, 2, dtype=torch.int64).float() / d))
         return inv.numpy().astype(np.float64), 1.0
-    inv, af = ROPE_INIT_FUNCTIONS[kind](cfg, "cpu", seq_len=seq_len)
+    with _quiet_transformers():
+        inv, af = ROPE_INIT_FUNCTIONS[kind](cfg, "cpu", seq_len=seq_len)
     return inv.detach().numpy().astype(np.float64), float(af)

@@ -600,8 +600,6 @@ _DECAY = Case(
     why="a cumulative sum of d/2 unit complex numbers and its mean: about d/2 ulp: rtol 1e-12 "
         "(checked against 30-digit mpmath in refimpl/rope/_checks.py).",
     peers=(Peer("Su's Mathematica formula (kexue.fm/archives/8265), scalar loops", _su_decay_loops),),
-    article=(Article("https://kexue.fm/archives/8265", "decay curve at distance 0 is (d/2 + 1)/2 (d = 128)",
-                     lambda: decay_curve(128, [0.0]), [32.5], rtol=1e-15),),
 )
 
 
