@@ -132,7 +132,7 @@ to the dtype (u each), x cos and rot(x) sin are rounded (u each) and so is their
 off by at most u (2 |x_a cos| + 2 |x_b sin| + |x'|) <= u (2 (|x_a| + |x_b|) + |x'|) <= u (4 sqrt 2 + 1) max|x'|
 (|x_a| + |x_b| <= 2 max|x| and max|x| <= sqrt 2 max|x'|, the pair norm being kept), under 8u, plus the float32
 angle term {ANGLE_F32:.1e}: rtol 8u + {ANGLE_F32:.1e} = {8 * U_BF16 + ANGLE_F32:.4f} (bfloat16), {8 * U_FP16 + ANGLE_F32:.2e}
-(float16). Measured (tests/rope/test_low_precision.py): torch's bfloat16 rotation 0.3-0.5 of that, a kernel
+(float16). Measured (tests/rope/test_low_precision.py, 100 examples): torch's bfloat16 and float16 rotations 0.2 of that; a kernel
 that rounds the angles to bfloat16 first is off by O(1). A layout swap or a wrong base is an O(1) error."""
 
 _APPLY = Case(

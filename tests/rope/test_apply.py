@@ -166,6 +166,9 @@ BAD = [
     ("'backend'", lambda: apply(np.ones((4, 8)), np.arange(4), inv_freq(8), backend="torch")),
     ("'layout'", lambda: rotation_matrix(1.0, inv_freq(8), "rows")),
     ("'d'", lambda: layout_permutation(7)),
+    ("'d'.*bytes", lambda: layout_permutation(2**64)),  # returned [] before
+    ("'positions'.*per-sequence", lambda: apply(np.ones((2, 3, 4, 8)), np.ones((3, 4)), inv_freq(8))),
+    ("'positions'.*per-sequence", lambda: apply(np.ones((2, 3, 4, 8)), np.ones((2, 5)), inv_freq(8))),
 ]
 
 
@@ -196,3 +199,38 @@ def test_any_finite_input_rotates_finitely(x):
     y = apply(x, [0, 1, 2], inv_freq(6))
     assert np.all(np.isfinite(y))
     np.testing.assert_allclose(pair_norms(y, "half"), pair_norms(x, "half"), rtol=6 * EPS, atol=1e-300)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_batched_apply_equals_a_loop_over_the_batch(backend, layout):
+    """x (B, H, L, d) with positions (L,) or per-sequence (B, L) == apply on each (H, L, d) slice."""
+    rng = np.random.default_rng(11)
+    B, H, L, d = 3, 4, 7, 20
+    x = rng.standard_normal((B, H, L, d))
+    th = inv_freq(16)  # partial rotary: the last 4 coordinates pass through
+    per_seq = rng.integers(0, 4000, (B, 1)) + np.arange(L)
+    for positions in (np.arange(L) + 11, per_seq, per_seq + 0.5):
+        y = apply(x, positions, th, layout, 1.25, backend=backend)
+        for b in range(B):
+            pos_b = positions if positions.ndim == 1 else positions[b]
+            np.testing.assert_array_equal(y[b], apply(x[b], pos_b, th, layout, 1.25, backend=backend))
+    assert np.array_equal(apply(x, per_seq, th, layout, backend=backend),
+                          apply(x, per_seq[:, None, :], th, layout, backend=backend))
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_reference_is_the_rotation_of_each_pair(layout):
+    """reference.apply against the complex form z' = s z e^{i n theta} of each pair (an independent route)."""
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((5, 9, 14))
+    th = inv_freq(12, 500.0)
+    pos = rng.uniform(-3000, 3000, 9)
+    y = apply(x, pos, th, layout, 0.8, backend="reference")
+    h = th.shape[0]
+    a, b = (np.arange(h), np.arange(h) + h) if layout == "half" else (2 * np.arange(h), 2 * np.arange(h) + 1)
+    z = 0.8 * (x[..., a] + 1j * x[..., b]) * np.exp(1j * pos[:, None] * th)
+    # angles up to 3000 rad: |n theta| eps of angle error, times |x_a| + |x_b|
+    tol = 4 * 3000 * EPS * np.max(np.abs(x))
+    assert np.max(np.abs(y[..., a] - z.real)) <= tol and np.max(np.abs(y[..., b] - z.imag)) <= tol
+    assert np.array_equal(y[..., 2 * h:], x[..., 2 * h:])

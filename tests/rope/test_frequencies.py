@@ -224,3 +224,79 @@ def test_bad_inv_freq_input():
         inv_freq(8, base=0.5)
     with pytest.raises(TypeError, match="'d'"):
         inv_freq(8.0)
+
+
+# --------------------------------------------------------------------------- YaRN's threshold s <= 1
+
+SWEEP = np.concatenate([[1 + 1e-12, 1 + 1e-9, 1.0001, 1.001, 1.01, 1.015, 1.02, 1.03], np.geomspace(1.05, 64, 40)])
+
+
+@pytest.mark.parametrize("s", SWEEP)
+def test_yarn_get_mscale_is_01_ln_s_plus_1_right_above_one(s):
+    """get_mscale(s) = 0.1 ln s + 1 for every s > 1: a threshold moved to s <= 1.02 is caught at 1.01
+    (it would return 1, off by 0.1 ln 1.01 = 1e-3)."""
+    assert yarn_get_mscale(s) == pytest.approx(0.1 * math.log(s) + 1.0, rel=2 * EPS, abs=0)
+    assert yarn_get_mscale(s) > 1.0
+    assert yarn_get_mscale(s, 0.707) == pytest.approx(0.0707 * math.log(s) + 1.0, rel=2 * EPS, abs=0)
+
+
+@pytest.mark.parametrize("s", [1e-3, 0.5, 0.999999, 1.0])
+def test_yarn_get_mscale_is_one_at_or_below_one(s):
+    assert yarn_get_mscale(s) == 1.0 and yarn_get_mscale(s, 3.0) == 1.0
+
+
+@pytest.mark.parametrize("ramp", ["rotations", "hf"])
+@pytest.mark.parametrize("s", [1.01, 1.02, 1.5, 40.0])
+def test_yarn_attention_factor_at_small_factors(ramp, s):
+    _, af = scaled_inv_freq(64, "yarn", factor=s, original_max_position=4096, ramp=ramp)
+    assert af == pytest.approx(0.1 * math.log(s) + 1.0, rel=2 * EPS, abs=0)
+    _, af = scaled_inv_freq(64, "yarn", factor=s, original_max_position=4096, ramp=ramp, mscale=1.0,
+                            mscale_all_dim=0.707)
+    assert af == pytest.approx((0.1 * math.log(s) + 1) / (0.0707 * math.log(s) + 1), rel=4 * EPS, abs=0)
+    assert af > 1.0
+
+
+# --------------------------------------------------------------------------- llama3 with equal factors
+
+def _meta_apply_scaling(theta, factor, lo, hi, L):
+    """meta-llama's apply_scaling, transcribed: keep below L/hi, divide above L/lo, blend in between."""
+    out = []
+    for t in theta:
+        wavelen = 2 * math.pi / t
+        if wavelen < L / hi:
+            out.append(t)
+        elif wavelen > L / lo:
+            out.append(t / factor)
+        else:
+            smooth = (L / wavelen - lo) / (hi - lo)
+            out.append((1 - smooth) * t / factor + smooth * t)
+    return np.array(out)
+
+
+@given(d=big_dims, k=factors, L=lengths, lo=st.floats(0.25, 8.0), base=st.sampled_from([1e4, 5e5, 1e6]))
+def test_llama3_equal_factors_is_metas_step(d, k, L, lo, base):
+    th = scaled_inv_freq(d, "llama3", base=base, factor=k, original_max_position=L, low_freq_factor=lo,
+                         high_freq_factor=lo)[0]
+    theta = inv_freq(d, base)
+    r = L * theta / (2 * math.pi)
+    assert set(np.unique(np.round(theta / th, 9))) <= {1.0, round(k, 9)}
+    away = np.abs(r / lo - 1) > 1e-12  # Meta asserts (transformers gives NaN) exactly on the boundary
+    np.testing.assert_allclose(th[away], _meta_apply_scaling(theta, k, lo, lo, L)[away], rtol=2 * EPS, atol=0)
+
+
+def test_llama3_equal_factors_is_the_limit_of_a_shrinking_band():
+    a = scaled_inv_freq(128, "llama3", base=5e5, factor=16.0, original_max_position=8192, low_freq_factor=1.0,
+                        high_freq_factor=1.0)[0]
+    b = scaled_inv_freq(128, "llama3", base=5e5, factor=16.0, original_max_position=8192, low_freq_factor=1.0,
+                        high_freq_factor=1.0 + 1e-9)[0]
+    np.testing.assert_array_equal(a, b)  # no pair sits inside a band of width 1e-9 here
+
+
+def test_fuzz_sizes_raise_naming_the_parameter():
+    for call in (lambda: inv_freq(2**64), lambda: scaled_inv_freq(2**64, "linear", factor=2.0)):
+        with pytest.raises(ValueError, match="'d'.*bytes"):
+            call()
+    with pytest.raises(TypeError, match="'truncate'"):
+        scaled_inv_freq(64, "yarn", factor=2.0, original_max_position=4096, ramp="hf", truncate="no")
+    with pytest.raises(TypeError, match="'d'"):
+        inv_freq(True)
