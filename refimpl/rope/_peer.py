@@ -272,6 +272,10 @@ def hf_config_inv_freq(rope_scaling, *, head_dim, rope_theta=None, max_position_
     from transformers import LlamaConfig
     from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
 
+    if isinstance(rope_scaling, str):
+        import json
+
+        rope_scaling = json.loads(rope_scaling)
     rp = dict(rope_scaling or {"rope_type": "default"})
     kind = rp.get("rope_type", rp.get("type", "default"))
     kind = "longrope" if kind == "su" else kind

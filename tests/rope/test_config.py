@@ -1,4 +1,4 @@
-"""refimpl.rope.rope_config / config_inv_freq on the configs of real model families, against transformers.
+"""refimpl.rope.RopeConfig / config_inv_freq on the configs of real model families, against transformers.
 
 The configs are written as the models' published config.json files state
 them (``refimpl.rope.cases.MODEL_CONFIGS``, one comment per model there).
@@ -10,8 +10,12 @@ import math
 import numpy as np
 import pytest
 
-from refimpl.rope import _peer, config_inv_freq, inv_freq, rope_config, scaled_inv_freq
+from refimpl.rope import RopeConfig, _peer, config_inv_freq, inv_freq, scaled_inv_freq
 from refimpl.rope.cases import MODEL_CONFIGS, PHI35_MINI
+
+
+def rope_config(rope_scaling, **kw):
+    return RopeConfig.from_dict(rope_scaling, **kw).kwargs()
 
 
 def _kwargs(name):
@@ -120,3 +124,22 @@ BAD = [
 def test_bad_config(exc, match, call):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_json_text_reads_like_the_dict():
+    import json
+
+    for name in MODEL_CONFIGS:
+        kw = _kwargs(name)
+        text = dict(kw, rope_scaling=json.dumps(kw["rope_scaling"]))
+        assert rope_config(**text) == rope_config(**kw)
+    with pytest.raises(ValueError, match="'rope_scaling' is not valid JSON"):
+        config_inv_freq('{"type": yarn}', head_dim=64)
+
+
+def test_ropeconfig_fields_and_inv_freq():
+    cfg = RopeConfig.from_dict(**_kwargs("deepseek-v3"))
+    assert (cfg.d, cfg.method, cfg.base, cfg.factor) == (64, "yarn", 10000.0, 40.0)
+    th, af = cfg.inv_freq()
+    th2, af2 = scaled_inv_freq(**cfg.kwargs())
+    assert np.array_equal(th, th2) and af == af2
