@@ -46,11 +46,15 @@ def _apply_inputs(src):
     H = src.integer("H", 1, 3)
     base = src.real("base", 100.0, 1e6, log=True)
     pairs = d // 2 if not src.boolean("partial_rotary") else src.integer("rotary_pairs", 1, d // 2)
-    if src.boolean("batched"):  # x (B, H, L, d) with per-sequence positions (B, L)
+    if src.boolean("batched"):  # x (B, H, L, d): positions (L,) shared, or per-sequence (B, L) when pinned
         B = src.integer("B", 1, 3)
-        offsets = src.rng("offsets").integers(0, MAX_POSITION - 16, (B, 1))
         x = src.normal("x", (B, H, L, d))
-        positions = offsets + np.arange(L, dtype=np.int64)
+        # per-sequence positions (transformers' position_ids) only where pinned (a corner, or
+        # check_against(..., fixed={"per_sequence": True})): kernels taking (L,) positions stay testable
+        if "per_sequence" in src.fixed and src.boolean("per_sequence"):
+            positions = src.rng("offsets").integers(0, MAX_POSITION - 16, (B, 1)) + np.arange(L, dtype=np.int64)
+        else:
+            positions = src.integer("offset", 0, MAX_POSITION - 16) + np.arange(L, dtype=np.int64)
     else:
         x = src.normal("x", (H, L, d))
         positions = src.integer("offset", 0, MAX_POSITION - 16) + np.arange(L, dtype=np.int64)
@@ -158,7 +162,7 @@ _APPLY = Case(
              why="torch's own float16 ops; the case's float16 tolerance"),
     ),
     corners=({"partial_rotary": True, "rotary_pairs": 1}, {"L": 1, "offset": MAX_POSITION - 16},
-             {"batched": True, "B": 3, "L": 16}),
+             {"batched": True, "per_sequence": True, "B": 3, "L": 16}),
 )
 
 

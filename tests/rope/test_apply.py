@@ -234,3 +234,12 @@ def test_reference_is_the_rotation_of_each_pair(layout):
     tol = 4 * 3000 * EPS * np.max(np.abs(x))
     assert np.max(np.abs(y[..., a] - z.real)) <= tol and np.max(np.abs(y[..., b] - z.imag)) <= tol
     assert np.array_equal(y[..., 2 * h:], x[..., 2 * h:])
+
+
+def test_per_sequence_positions_numba_vs_reference_through_the_case():
+    """The case draws (B, L) positions where pinned: the numba path agrees with the reference there."""
+    from refimpl.testing import check_against
+
+    res = check_against("rope.apply", lambda *a, **k: apply(*a, **k, backend="numba"), max_examples=25,
+                        fixed={"batched": True, "per_sequence": True})
+    assert res, res.message
