@@ -19,8 +19,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_array, check_choice, check_real
+from .._validation import ArgumentTypeError, as_array, check_choice, check_real
 from .reference import LAYOUTS
+
+
+def real_array(x, name, xp=np, **kwargs):
+    """:func:`refimpl._validation.as_array` that also refuses booleans (True is not a number here)."""
+    if isinstance(x, (bool, np.bool_)):
+        raise ArgumentTypeError(f"parameter '{name}' must hold real numbers, got bool {x!r}")
+    try:
+        dt = x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
+    except Exception:  # ragged input: as_array names the parameter
+        dt = None
+    if dt == np.bool_:
+        raise ArgumentTypeError(f"parameter '{name}' must hold real numbers, got a boolean array")
+    return as_array(x, name, xp=xp, **kwargs)
 
 _SOURCE = r"""
 template <typename X>
@@ -147,8 +160,8 @@ def validate(xp, x, positions, inv_freq, layout, attention_factor, out, *, finit
     array (checked) or a new one of x's shape and dtype.
     """
     layout = check_choice(layout, "layout", LAYOUTS)
-    xa = as_array(x, "x", xp=xp, min_ndim=2, finite=finite_x, keep_float32=True)
-    th = as_array(inv_freq, "inv_freq", xp=xp, ndim=1, min_size=1)
+    xa = real_array(x, "x", xp=xp, min_ndim=2, finite=finite_x, keep_float32=True)
+    th = real_array(inv_freq, "inv_freq", xp=xp, ndim=1, min_size=1)
     d = xa.shape[-1]
     if 2 * th.shape[0] > d:
         raise ValueError(f"parameter 'inv_freq' has {th.shape[0]} pairs but x has only d={d} coordinates "

@@ -5,7 +5,8 @@ import numbers
 
 import numpy as np
 
-from .._validation import as_array, check_bool, check_choice, check_int, check_real, check_size
+from .._validation import check_bool, check_choice, check_int, check_real, check_size
+from ._xp import real_array
 from .apply import LAYOUTS, layout_permutation
 from .frequencies import inv_freq as _inv_freq
 
@@ -49,7 +50,7 @@ def decay_curve(d, distances, base=10000.0):
     array([32.5])
     """
     th = _inv_freq(d, base)
-    m = as_array(distances, "distances").reshape(np.shape(distances))
+    m = real_array(distances, "distances").reshape(np.shape(distances))
     check_size(m.shape + th.shape, "d", itemsize=16)  # the partial sums: one complex number per (distance, pair)
     return np.mean(np.abs(_partial_sums(m, th)), axis=-1)
 
@@ -95,14 +96,14 @@ def abel_bound(q, k, distance, inv_freq, *, layout="interleaved"):
     (2.0, 3.0)
     """
     layout = check_choice(layout, "layout", LAYOUTS)
-    th = as_array(inv_freq, "inv_freq", ndim=1, min_size=1)
+    th = real_array(inv_freq, "inv_freq", ndim=1, min_size=1)
     d = 2 * th.shape[0]
-    qa = as_array(q, "q", shape=(d,))
-    ka = as_array(k, "k", shape=(d,))
+    qa = real_array(q, "q", shape=(d,))
+    ka = real_array(k, "k", shape=(d,))
     if layout == "half":
         inv = np.argsort(layout_permutation(d))
         qa, ka = qa[inv], ka[inv]
-    dist = as_array(distance, "distance").reshape(np.shape(distance))
+    dist = real_array(distance, "distance").reshape(np.shape(distance))
     check_size(dist.shape + th.shape, "distance", itemsize=16)
     h = (qa[0::2] + 1j * qa[1::2]) * np.conj(ka[0::2] + 1j * ka[1::2])
     exact = np.abs(np.exp(1j * dist[..., None] * th) @ h)

@@ -5,15 +5,16 @@ import numpy as np
 
 from .._backend import pick
 from .._gpu import device_module
-from .._validation import as_array, check_choice, check_real, check_size
+from .._validation import check_choice, check_real, check_size
 from . import _fast, _xp, reference
+from ._xp import real_array
 from .reference import LAYOUTS
 
 __all__ = ["LAYOUTS", "apply", "layout_permutation", "rotation_matrix"]
 
 
 def _check_inv_freq(inv_freq):
-    return as_array(inv_freq, "inv_freq", ndim=1, min_size=1)
+    return real_array(inv_freq, "inv_freq", ndim=1, min_size=1)
 
 
 def _cupy_apply(x, positions, inv_freq, layout, attention_factor, out):

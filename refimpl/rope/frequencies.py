@@ -22,7 +22,8 @@ import math
 
 import numpy as np
 
-from .._validation import as_array, check_bool, check_choice, check_int, check_real, check_size
+from .._validation import check_bool, check_choice, check_int, check_real, check_size
+from ._xp import real_array
 
 __all__ = ["METHODS", "inv_freq", "rotations", "scaled_inv_freq", "yarn_correction_dim", "yarn_get_mscale"]
 
@@ -114,7 +115,7 @@ def rotations(inv_freq, length):
     >>> rotations([1.0, 0.5], 2 * np.pi)
     array([1. , 0.5])
     """
-    th = as_array(inv_freq, "inv_freq", ndim=1)
+    th = real_array(inv_freq, "inv_freq", ndim=1)
     length = check_real(length, "length", low=0.0, low_open=True)
     return length * th / (2.0 * math.pi)
 
@@ -283,7 +284,7 @@ def _llama3(d, base, factor, original_max_position=None, low_freq_factor=1.0, hi
 def _longrope(d, base, factor=None, ext_factors=None, original_max_position=None, attention_factor=None):
     if ext_factors is None:
         raise ValueError("method 'longrope' requires parameter 'ext_factors' (shape (d/2,), positive)")
-    ext = as_array(ext_factors, "ext_factors", ndim=1, shape=(d // 2,))
+    ext = real_array(ext_factors, "ext_factors", ndim=1, shape=(d // 2,))
     if np.any(ext <= 0):
         raise ValueError("parameter 'ext_factors' must be positive")
     out = 1.0 / (ext * base ** _pair_exponent(d))

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_array, check_choice, check_int, check_real, check_size
+from .._validation import check_choice, check_int, check_real, check_size
 from . import reference
+from ._xp import real_array
 from .apply import LAYOUTS, apply
 
 __all__ = ["logn_scale", "relative_positions", "rerope_decode_scores", "rerope_scores"]
@@ -100,8 +101,8 @@ def relative_positions(L, method="rope", window=None, factor=None):
 
 def _qk(q, k, layout):
     layout = check_choice(layout, "layout", LAYOUTS)
-    qa = as_array(q, "q", min_ndim=2)
-    ka = as_array(k, "k", min_ndim=2)
+    qa = real_array(q, "q", min_ndim=2)
+    ka = real_array(k, "k", min_ndim=2)
     if qa.shape != ka.shape:
         raise ValueError(f"parameters 'q' and 'k' must have the same shape (..., L, d), got {qa.shape} and {ka.shape}")
     return qa, ka, layout
@@ -162,7 +163,7 @@ def rerope_scores(q, k, inv_freq, window, factor=None, *, method="two_pass", lay
     """
     qa, ka, layout = _qk(q, k, layout)
     method = check_choice(method, "method", ("two_pass", "direct"))
-    th = as_array(inv_freq, "inv_freq", ndim=1, min_size=1)
+    th = real_array(inv_freq, "inv_freq", ndim=1, min_size=1)
     L, d = qa.shape[-2], qa.shape[-1]
     if 2 * th.shape[0] != d:
         raise ValueError(f"parameter 'inv_freq' must have d/2 = {d / 2:g} entries, got {th.shape[0]}")
@@ -223,12 +224,12 @@ def rerope_decode_scores(q_last, k_cache_pre_rope, inv_freq, window, factor=None
     array([1.755165, 1.755165, 2.      ])
     """
     layout = check_choice(layout, "layout", LAYOUTS)
-    qa = as_array(q_last, "q_last", min_ndim=1)
-    ka = as_array(k_cache_pre_rope, "k_cache_pre_rope", min_ndim=2)
+    qa = real_array(q_last, "q_last", min_ndim=1)
+    ka = real_array(k_cache_pre_rope, "k_cache_pre_rope", min_ndim=2)
     if ka.shape[:-2] != qa.shape[:-1] or ka.shape[-1] != qa.shape[-1]:
         raise ValueError(f"parameter 'k_cache_pre_rope' must have shape (..., L, d) = {qa.shape[:-1]} + (L, "
                          f"{qa.shape[-1]}) to match q_last, got {ka.shape}")
-    th = as_array(inv_freq, "inv_freq", ndim=1, min_size=1)
+    th = real_array(inv_freq, "inv_freq", ndim=1, min_size=1)
     d = qa.shape[-1]
     if 2 * th.shape[0] != d:
         raise ValueError(f"parameter 'inv_freq' must have d/2 = {d / 2:g} entries, got {th.shape[0]}")
@@ -265,7 +266,7 @@ def logn_scale(n, train_len):
     >>> logn_scale([1, 512, 4096, 512**2], 512)
     array([1.  , 1.  , 1.33..., 2.  ])
     """
-    na = as_array(n, "n").reshape(np.shape(n))
+    na = real_array(n, "n").reshape(np.shape(n))
     if np.any(na < 1):
         raise ValueError("parameter 'n' must be >= 1 (a length or 1-based position)")
     L = check_real(train_len, "train_len", low=1.0, low_open=True)

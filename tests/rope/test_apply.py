@@ -1,7 +1,7 @@
 """refimpl.rope.apply: the rotation, both layouts, batching, bad input (numba vs reference: the case table)."""
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from refimpl.rope import apply, inv_freq, layout_permutation, rotation_matrix, scaled_inv_freq
@@ -243,3 +243,14 @@ def test_per_sequence_positions_numba_vs_reference_through_the_case():
     res = check_against("rope.apply", lambda *a, **k: apply(*a, **k, backend="numba"), max_examples=25,
                         fixed={"batched": True, "per_sequence": True})
     assert res, res.message
+
+
+@pytest.mark.parametrize("call", [
+    lambda: apply(np.ones((2, 4), bool), [0, 1], inv_freq(4)),
+    lambda: apply(np.ones((2, 4)), [0, 1], [True, False]),
+    lambda: apply(np.ones((2, 4)), [0, 1], inv_freq(4), attention_factor=True),
+    lambda: apply(np.ones((2, 4)), [0, 1], inv_freq(4), "half", "1.0"),
+], ids=["x", "inv_freq", "attention_factor", "attention_factor_str"])
+def test_booleans_and_strings_are_not_numbers(call):
+    with pytest.raises(TypeError):
+        call()

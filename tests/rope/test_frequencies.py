@@ -21,9 +21,9 @@ def rel(a, b):
 
 def test_inv_freq_values_and_beta_view():
     th = inv_freq(8)
-    np.testing.assert_allclose(th, [1.0, 0.1, 0.01, 0.001], rtol=4 * EPS)
+    np.testing.assert_allclose(th, [1.0, 0.1, 0.01, 0.001], rtol=4 * EPS, atol=0)
     beta = 10000.0 ** (2 / 128)
-    np.testing.assert_allclose(inv_freq(128), beta ** -np.arange(64.0), rtol=64 * EPS)
+    np.testing.assert_allclose(inv_freq(128), beta ** -np.arange(64.0), rtol=64 * EPS, atol=0)
 
 
 def test_methods_registry_is_the_api_list():
@@ -78,9 +78,9 @@ def test_ntk_mixed_lambdas(d, k, b):
 @given(d=big_dims, k=factors)
 def test_ntk_mixed_endpoints_are_fixed_and_pi(d, k):
     np.testing.assert_allclose(scaled_inv_freq(d, "ntk_mixed", factor=k, b=1.0)[0],
-                               scaled_inv_freq(d, "ntk_fixed", factor=k)[0], rtol=64 * EPS)
+                               scaled_inv_freq(d, "ntk_fixed", factor=k)[0], rtol=64 * EPS, atol=0)
     pi = scaled_inv_freq(d, "linear", factor=k)[0]
-    np.testing.assert_allclose(scaled_inv_freq(d, "ntk_mixed", factor=k, b=0.0)[0], pi, rtol=64 * EPS)
+    np.testing.assert_allclose(scaled_inv_freq(d, "ntk_mixed", factor=k, b=0.0)[0], pi, rtol=64 * EPS, atol=0)
     # b -> 0: the difference from PI shrinks like b
     err = np.max(rel(scaled_inv_freq(d, "ntk_mixed", factor=k, b=1e-9)[0], pi))
     assert err <= 1e-8 * math.log(k) * math.log(d) + 64 * EPS
