@@ -129,6 +129,15 @@ def _as_positions(positions, xp):
     return as_array(arr, "positions", xp=xp)
 
 
+def check_angles(positions, inv_freq, xp=np):
+    """ValueError when some angle ``n theta`` leaves float64 (its cos/sin would be NaN)."""
+    if positions.size and inv_freq.size:
+        top = float(xp.abs(positions).max()) * float(xp.abs(inv_freq).max())
+        if not top < np.finfo(np.float64).max:
+            raise ValueError(f"parameters 'positions' and 'inv_freq': the angle max|n| max|theta| = {top:g} "
+                             f"exceeds the float64 range")
+
+
 def _broadcast_positions(pos, lead):
     """``pos`` reshaped to broadcast against ``lead`` = x.shape[:-1] (leading ones added).
 
@@ -167,6 +176,7 @@ def validate(xp, x, positions, inv_freq, layout, attention_factor, out, *, finit
         raise ValueError(f"parameter 'inv_freq' has {th.shape[0]} pairs but x has only d={d} coordinates "
                          f"(need 2*len(inv_freq) <= d)")
     pos = _broadcast_positions(_as_positions(positions, xp), tuple(xa.shape[:-1]))
+    check_angles(pos, th, xp)
     scale = check_real(attention_factor, "attention_factor")
     if out is None:
         return xa, pos, th, layout, scale, xp.empty(xa.shape, dtype=xa.dtype)

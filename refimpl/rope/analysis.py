@@ -105,11 +105,15 @@ def abel_bound(q, k, distance, inv_freq, *, layout="interleaved"):
         qa, ka = qa[inv], ka[inv]
     dist = real_array(distance, "distance").reshape(np.shape(distance))
     check_size(dist.shape + th.shape, "distance", itemsize=16)
-    h = (qa[0::2] + 1j * qa[1::2]) * np.conj(ka[0::2] + 1j * ka[1::2])
-    exact = np.abs(np.exp(1j * dist[..., None] * th) @ h)
-    S = _partial_sums(dist, th)
-    dh = np.append(h[1:], 0.0) - h
-    bound = np.max(np.abs(dh)) * np.sum(np.abs(S), axis=-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        h = (qa[0::2] + 1j * qa[1::2]) * np.conj(ka[0::2] + 1j * ka[1::2])
+        exact = np.abs(np.exp(1j * dist[..., None] * th) @ h)
+        S = _partial_sums(dist, th)
+        dh = np.append(h[1:], 0.0) - h
+        bound = np.max(np.abs(dh)) * np.sum(np.abs(S), axis=-1)
+    if not (np.all(np.isfinite(exact)) and np.all(np.isfinite(bound))):
+        raise ValueError("parameters 'q', 'k', 'distance', 'inv_freq': the sums exceed the float64 range "
+                         "(|q| |k| or |distance theta| too large)")
     return exact, bound
 
 
@@ -166,5 +170,6 @@ def beta_digits(n, beta, ndigits, *, floor=True):
             ni //= bi
         return np.array(out[::-1])
     m = np.arange(ndigits - 1, -1, -1, dtype=np.float64)
-    v = n_v / beta_v**m
+    with np.errstate(over="ignore"):  # beta^m beyond float64: n / beta^m rounds to 0, the digit's value
+        v = n_v / beta_v**m
     return np.mod(np.floor(v) if floor else v, beta_v)

@@ -70,13 +70,16 @@ def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, out=No
     Returns
     -------
     ndarray, shape of ``x``, dtype float32 for float32 ``x``, else float64.
+        A coordinate whose rotation exceeds the dtype's range is ``inf``
+        (only when ``attention_factor * |x|`` is near the top of the range,
+        e.g. float32 pairs near 3.4e38).
 
     Raises
     ------
     ValueError
         Unknown ``layout``; ``2*len(inv_freq) > d``; ``positions`` not
         broadcastable to ``x.shape[:-1]``; NaN/Inf in ``x``, ``positions`` or
-        ``inv_freq``.
+        ``inv_freq``; an angle ``n theta`` beyond the float64 range.
 
     Notes
     -----
@@ -117,7 +120,8 @@ def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, out=No
     x, pos, th, layout, scale, res = _xp.validate(np, x, positions, inv_freq, layout, attention_factor, out,
                                                   finite_x=name == "reference")
     if name == "reference":
-        res[...] = reference.apply(x.astype(np.float64, copy=False), pos, th, layout, scale)  # rounded once
+        with np.errstate(over="ignore"):  # an output beyond the dtype's range is inf (documented)
+            res[...] = reference.apply(x.astype(np.float64, copy=False), pos, th, layout, scale)  # rounded once
         return res
     return impl(x, pos, th, layout, scale, res)
 
@@ -174,6 +178,7 @@ def rotation_matrix(m, inv_freq, layout="interleaved"):
     layout = check_choice(layout, "layout", LAYOUTS)
     m = check_real(m, "m")
     th = _check_inv_freq(inv_freq)
+    _xp.check_angles(np.array([m]), th)
     h = th.shape[0]
     c, s = np.cos(m * th), np.sin(m * th)
     R = np.zeros((2 * h, 2 * h))

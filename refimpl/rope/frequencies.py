@@ -46,6 +46,19 @@ def _check_factor(factor, name="factor"):
     return check_real(factor, name, low=1.0)
 
 
+#: ln of the largest float64 (a scaled base beyond it has no float64 value)
+_LN_MAX = math.log(np.finfo(np.float64).max)
+
+
+def _scaled_base(base, mult, power, what):
+    """``base * mult ** power``, or ValueError when it leaves float64 (finite inputs, no OverflowError)."""
+    ln = math.log(base) + power * math.log(mult)
+    if ln >= _LN_MAX:
+        raise ValueError(f"parameter 'factor' is too large: the scaled base {what} = exp({ln:.4g}) exceeds the "
+                         f"float64 range")
+    return base * mult ** power
+
+
 def _pair_exponent(d):
     """The exponents 2i/d, i = 0..d/2-1, exactly as float64 (2i and d are exact integers)."""
     return np.arange(0, d, 2, dtype=np.float64) / d
@@ -117,7 +130,12 @@ def rotations(inv_freq, length):
     """
     th = real_array(inv_freq, "inv_freq", ndim=1)
     length = check_real(length, "length", low=0.0, low_open=True)
-    return length * th / (2.0 * math.pi)
+    with np.errstate(over="ignore"):
+        r = th / (2.0 * math.pi) * length
+    if not np.all(np.isfinite(r)):
+        raise ValueError("parameters 'inv_freq' and 'length': the rotation count L theta / (2 pi) exceeds the "
+                         "float64 range")
+    return r
 
 
 def yarn_correction_dim(num_rotations, d, base, original_max_position):
@@ -140,7 +158,10 @@ def yarn_correction_dim(num_rotations, d, base, original_max_position):
     d = _check_d(d)
     base = _check_base(base)
     L = check_real(original_max_position, "original_max_position", low=0.0, low_open=True)
-    return d * math.log(L / (2.0 * math.pi * r)) / (2.0 * math.log(base))
+    ratio = L / (2.0 * math.pi * r)
+    # the ratio leaves float64 only for extreme inputs; its log does not
+    ln = math.log(ratio) if 0.0 < ratio < math.inf else math.log(L) - math.log(2.0 * math.pi) - math.log(r)
+    return d * ln / (2.0 * math.log(base))
 
 
 def yarn_get_mscale(scale, mscale=1.0):
@@ -160,7 +181,11 @@ def yarn_get_mscale(scale, mscale=1.0):
     m = check_real(mscale, "mscale")
     if s <= 1.0:
         return 1.0
-    return 0.1 * m * math.log(s) + 1.0
+    out = 0.1 * m * math.log(s) + 1.0
+    if not math.isfinite(out):
+        raise ValueError(f"parameters 'scale' and 'mscale': 0.1 mscale ln(scale) + 1 exceeds the float64 range "
+                         f"(mscale={m:g}, scale={s:g})")
+    return out
 
 
 # --------------------------------------------------------------------------- methods
@@ -177,13 +202,13 @@ def _ntk(d, base, factor):
     k = _check_factor(factor)
     if d < 4:
         raise ValueError(f"parameter 'd' must be >= 4 for method 'ntk' (exponent d/(d-2)), got {d}")
-    return (base * k ** (d / (d - 2.0))) ** (-_pair_exponent(d)), 1.0
+    return _scaled_base(base, k, d / (d - 2.0), "b k^(d/(d-2))") ** (-_pair_exponent(d)), 1.0
 
 
 def _ntk_old(d, base, factor):
     # Su's base conversion beta -> beta k^(2/d), i.e. b' = b k ("NTK-RoPE-old", kexue.fm/archives/9706)
     k = _check_factor(factor)
-    return (base * k) ** (-_pair_exponent(d)), 1.0
+    return _scaled_base(base, k, 1.0, "b k") ** (-_pair_exponent(d)), 1.0
 
 
 def _ntk_fixed(d, base, factor):
@@ -212,7 +237,7 @@ def _dynamic_ntk(d, base, factor=None, seq_len=None, original_max_position=None)
     seq_len = check_int(seq_len, "seq_len", min_value=1)
     L_max = check_int(original_max_position, "original_max_position", min_value=1)
     L = max(seq_len, L_max)
-    new_base = base * (f * L / L_max - (f - 1.0)) ** (d / (d - 2.0))
+    new_base = _scaled_base(base, f * L / L_max - (f - 1.0), d / (d - 2.0), "b (k L/L0 - (k-1))^(d/(d-2))")
     return new_base ** (-_pair_exponent(d)), 1.0
 
 
@@ -287,7 +312,8 @@ def _longrope(d, base, factor=None, ext_factors=None, original_max_position=None
     ext = real_array(ext_factors, "ext_factors", ndim=1, shape=(d // 2,))
     if np.any(ext <= 0):
         raise ValueError("parameter 'ext_factors' must be positive")
-    out = 1.0 / (ext * base ** _pair_exponent(d))
+    with np.errstate(over="ignore"):  # ext b^(2i/d) beyond float64: its reciprocal rounds to 0, as it should
+        out = 1.0 / (ext * base ** _pair_exponent(d))
     if attention_factor is not None:
         return out, check_real(attention_factor, "attention_factor", low=0.0, low_open=True)
     if factor is None:

@@ -99,6 +99,18 @@ def relative_positions(L, method="rope", window=None, factor=None):
     return reference.relative_positions(idx[:, None] - idx[None, :], window, factor)
 
 
+def _check_scores(out):
+    if not np.all(np.isfinite(out)):
+        raise ValueError("parameters 'q' and 'k': a score q^T R k exceeds the float64 range (|q| |k| too large)")
+    return out
+
+
+def _finite_scores(fn, *args):
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = fn(*args)
+    return _check_scores(out)
+
+
 def _qk(q, k, layout):
     layout = check_choice(layout, "layout", LAYOUTS)
     qa = real_array(q, "q", min_ndim=2)
@@ -171,10 +183,16 @@ def rerope_scores(q, k, inv_freq, window, factor=None, *, method="two_pass", lay
     _, w, kf = _method_args(rel_method, window, factor)
     if method == "direct":
         check_size(qa.shape[:-1] + (L, d), "q", itemsize=16)
-        return reference.rerope_scores(qa, ka, th, w, kf, layout)
+        return _finite_scores(reference.rerope_scores, qa, ka, th, w, kf, layout)
     check_size(qa.shape[:-1] + (L,), "q")
     pos = np.arange(L, dtype=np.float64)
     # Su's two passes: plain RoPE, then the query at w (ReRoPE) or (i - w)/k + w against keys at j/k (Leaky)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = _two_pass(qa, ka, th, w, kf, layout, pos, L)
+    return _check_scores(out)
+
+
+def _two_pass(qa, ka, th, w, kf, layout, pos, L):
     a1 = apply(qa, pos, th, layout) @ np.swapaxes(apply(ka, pos, th, layout), -1, -2)
     if kf is None:
         a2 = apply(qa, np.full(L, w), th, layout) @ np.swapaxes(ka, -1, -2)
@@ -235,7 +253,7 @@ def rerope_decode_scores(q_last, k_cache_pre_rope, inv_freq, window, factor=None
         raise ValueError(f"parameter 'inv_freq' must have d/2 = {d / 2:g} entries, got {th.shape[0]}")
     rel_method = "rerope" if factor is None else "leaky_rerope"
     _, w, kf = _method_args(rel_method, window, factor)
-    return reference.rerope_decode_scores(qa, ka, th, w, kf, layout)
+    return _finite_scores(reference.rerope_decode_scores, qa, ka, th, w, kf, layout)
 
 
 def logn_scale(n, train_len):

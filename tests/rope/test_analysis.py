@@ -103,3 +103,9 @@ def test_flag_floor_is_a_bool():
         beta_digits(1749, 16, 3, floor="no")
     with pytest.raises(TypeError, match="'floor'"):
         beta_digits(1749, 16, 3, floor=1)
+
+
+def test_extremes():
+    with pytest.raises(ValueError, match="float64"):
+        abel_bound(np.full(2, 1e200), np.full(2, 1e200), 1.0, [1.0])
+    np.testing.assert_array_equal(beta_digits(1e308, 1e308, 3, floor=False), [0.0, 1.0, 0.0])

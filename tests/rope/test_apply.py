@@ -254,3 +254,14 @@ def test_per_sequence_positions_numba_vs_reference_through_the_case():
 def test_booleans_and_strings_are_not_numbers(call):
     with pytest.raises(TypeError):
         call()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_angle_overflow_raises_and_output_overflow_is_inf(backend):
+    """n theta beyond float64 would make cos/sin NaN: an error; an output beyond the dtype is inf (documented)."""
+    with pytest.raises(ValueError, match="'positions' and 'inv_freq'.*float64"):
+        apply(np.ones((1, 2)), [1e300], [1e300], backend=backend)
+    y = apply(np.array([[3e38, 3e38]], np.float32), [1], [np.pi / 4], backend=backend)
+    assert y.dtype == np.float32 and np.isinf(y[0, 1]) and np.isfinite(y[0, 0])  # |x'_b| = 4.2e38
+    with pytest.raises(ValueError, match="'positions' and 'inv_freq'"):
+        rotation_matrix(1e300, [1e300])

@@ -300,3 +300,25 @@ def test_fuzz_sizes_raise_naming_the_parameter():
         scaled_inv_freq(64, "yarn", factor=2.0, original_max_position=4096, ramp="hf", truncate="no")
     with pytest.raises(TypeError, match="'d'"):
         inv_freq(True)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: scaled_inv_freq(4, "ntk", factor=1e308), "'factor'.*float64"),     # was a bare OverflowError
+    (lambda: scaled_inv_freq(4, "ntk_old", factor=1e308), "'factor'.*float64"),  # was silently 0
+    (lambda: scaled_inv_freq(4, "dynamic_ntk", factor=1e300, seq_len=10**18, original_max_position=1),
+     "'factor'.*float64"),
+    (lambda: yarn_get_mscale(1e308, 1e308), "'mscale'"),                         # was inf
+    (lambda: rotations([1e308], 1e308), "'length'"),                             # was inf
+])
+def test_finite_extremes_raise_with_the_reason(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_finite_extremes_with_representable_results():
+    # L / (2 pi r) overflows, its log does not
+    assert yarn_correction_dim(1e-300, 4, 10.0, 1e308) == pytest.approx(
+        4 * (math.log(1e308) - math.log(2 * math.pi) - math.log(1e-300)) / (2 * math.log(10.0)), rel=1e-15)
+    # LongRoPE frequencies below the float64 range are 0 (the correctly rounded value)
+    th, _ = scaled_inv_freq(4, "longrope", ext_factors=[1e308, 1e308])
+    assert th[0] == 1e-308 and th[1] == 0.0
