@@ -114,7 +114,7 @@ def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, out=No
     """
     name, impl = pick(backend, x, positions, inv_freq, out, reference=reference.apply, numba=_fast.apply,
                       cupy=_cupy_apply)
-    if name == "cupy":
+    if name == "cupy":  # validates with xp = cupy: the same checks and messages (_xp.validate)
         return impl(x, positions, inv_freq, layout, attention_factor, out)
     # the numba kernel counts non-finite rows of x in its own pass; the reference checks first
     x, pos, th, layout, scale, res = _xp.validate(np, x, positions, inv_freq, layout, attention_factor, out,
