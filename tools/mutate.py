@@ -30,8 +30,8 @@ Not mutated: docstrings, comments and strings, imports, decorators (numba
 flags), annotations, ``raise``/``assert`` statements and ``if ...: raise``
 guards, statements that call a validator (``as_array``, ``check_*``,
 ``_validate*``, ...), functions named ``_validate*``/``_check*``, and the
-files that are the tests' own material (``cases.py``, ``_checks.py``,
-``_oracles.py``, ``_peer.py``). Floats below 1e-6 in magnitude (tolerances)
+files that are the tests' own material (``cases.py`` and ``cases_*.py``,
+``_checks.py``, ``_oracles.py``, ``_peer.py`` and ``_*_peer.py``). Floats below 1e-6 in magnitude (tolerances)
 are left alone.
 
 Every mutation is a token-level edit of one source line, so the rest of the
@@ -97,8 +97,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 EQUIVALENT_FILE = Path(__file__).resolve().with_name("mutation_equivalent.toml")
 
-#: Files of a topic package that are test material, not code under test.
-SKIP_FILES = {"cases.py", "_checks.py", "_oracles.py", "_peer.py"}
+#: Files of a topic package that are test material, not code under test: the case tables
+#: (``cases.py``, ``cases_*.py``), the cross-checks, the legacy oracle tables and the
+#: transcriptions of public code used as peers (``_peer.py``, ``_*_peer.py``).
+SKIP_FILES = re.compile(r"^(cases(_\w+)?|_checks|_oracles|_?(\w+_)?peer)\.py$")
+NOT_TOPICS = ("testing", "derivations", "figures")
 #: Calls whose statement is validation (the whole statement is skipped).
 VALIDATOR_CALL = re.compile(r"^(as_array|device_array|check_\w+|_check\w*|_validate\w*|validate\w*|_require\w*|"
                             r"warn|_warn\w*)$")
@@ -479,11 +482,12 @@ def sample(mutants, n, seed, sources):
 def topics(root: Path = REPO) -> list[str]:
     pkg = root / "refimpl"
     return sorted(p.name for p in pkg.iterdir()
-                  if p.is_dir() and (p / "__init__.py").exists() and p.name not in ("testing",))
+                  if p.is_dir() and (p / "__init__.py").exists() and p.name not in NOT_TOPICS
+                  and not p.name.startswith("_"))
 
 
 def topic_files(topic: str, root: Path = REPO) -> list[Path]:
-    return sorted(p for p in (root / "refimpl" / topic).glob("*.py") if p.name not in SKIP_FILES)
+    return sorted(p for p in (root / "refimpl" / topic).glob("*.py") if not SKIP_FILES.match(p.name))
 
 
 def collect(topic_names, root: Path = REPO):
