@@ -277,3 +277,15 @@ def test_report_is_rewritten_from_a_run_log_with_the_current_equivalent_table(tm
     assert "- state: complete" in text and "- commit: `abc123`" in text and "- wall time: 0 min 21 s" in text
     assert "| survived | 1 |" in text and "| equivalent (judged, not counted) | 1 |" in text
     assert "Why equivalent: judged" in text and "**Kill rate over non-equivalent mutants: 50.0 %**" in text
+
+
+def test_commands_run_related_files_and_the_topic_rows_first(tmp_path):
+    (tmp_path / "tests").mkdir()
+    for f in ("test_cases.py", "test_doctests.py"):
+        (tmp_path / "tests" / f).write_text("")
+    first, rest = mutate.test_commands(["tests/t/test_a.py"], ["tests/t/test_b.py"], ["tests/gpu/test_xp_t.py"],
+                                       "t", tmp_path)
+    assert first[first.index("pytest"):] == [
+        "pytest", "-x", "-q", "-p", "no:cacheprovider", "tests/t/test_a.py", "tests/gpu/test_xp_t.py",
+        "tests/test_cases.py", "tests/test_doctests.py", "-k", "(not test_cases.py and not test_doctests.py) or t."]
+    assert rest[-1] == "tests/t/test_b.py" and "-k" not in rest

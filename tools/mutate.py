@@ -48,12 +48,13 @@ that import it (numba does not notice a change in a callee's file), and the
 Hypothesis example database. The tests run:
 
 1. ``python -m pytest -x -q -p no:cacheprovider <related> <extra>
-   tests/test_cases.py -k "not test_cases.py or <topic>."``: the topic's test
-   files that name a function reaching the mutated line (through the topic's
-   call graph, found by grep), the test files elsewhere that import the
-   mutated module by name (``tests/gpu/test_xp_*`` for the array-namespace
-   code), and the case-table rows of the topic (fast path vs reference,
-   peers, article numbers) when ``tests/test_cases.py`` exists;
+   tests/test_cases.py tests/test_doctests.py -k "(not test_cases.py and not
+   test_doctests.py) or <topic>."``: the topic's test files that name a
+   function reaching the mutated line (through the topic's call graph, found
+   by grep), the test files elsewhere that import the mutated module by name
+   (``tests/gpu/test_xp_*`` for the array-namespace code), the case-table rows
+   of the topic (fast path vs reference, peers, article numbers) and the
+   docstring examples of the topic's modules, where those files exist;
 2. if that passes, ``python -m pytest -x -q -p no:cacheprovider <the topic's
    other test files>``.
 
@@ -723,16 +724,22 @@ def _kill_running():
 def test_commands(related, rest, extra, topic, copy: Path):
     """The pytest command lines for one mutant, run in order until one fails.
 
-    First the related test files, the other files importing the mutated module
-    and the topic's case-table rows (``tests/test_cases.py -k "not
-    test_cases.py or <topic>."``: the other files run whole), in one process;
+    First the related test files, the other files importing the mutated module,
+    the topic's case-table rows and the docstring examples of the topic's
+    modules (``tests/test_cases.py tests/test_doctests.py -k "(not
+    test_cases.py and not test_doctests.py) or <topic>."``: the other files
+    run whole), in one process;
     then, if all pass, the topic's remaining test files. A kill usually comes
     in the first, smaller run; a survivor has passed every file of the topic.
     """
     py = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
     first = related + extra
-    if (copy / "tests" / "test_cases.py").exists():
-        first = first + ["tests/test_cases.py", "-k", f"not test_cases.py or {topic}."]
+    shared = [f for f in ("tests/test_cases.py", "tests/test_doctests.py") if (copy / f).exists()]
+    if shared:
+        # whole files, plus the rows of the shared files that name the topic ("ssm.kernel[numba]",
+        # "test_docstring_examples[refimpl.ssm.hippo]")
+        keep = " and ".join(f"not {Path(f).name}" for f in shared)
+        first = first + shared + ["-k", f"({keep}) or {topic}."]
     cmds = [py + first] if first else []
     if rest:
         cmds.append(py + rest)
