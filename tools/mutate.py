@@ -67,7 +67,7 @@ original line, mutated line, reason), judged to change nothing observable.
 
 Before the mutants of a topic, its tests run once unmutated in the copy (this
 also fills the numba cache and gives the default timeout,
-``max(60, 3 * baseline)`` seconds); a topic whose tests fail unmutated is not
+``max(120, 4 * baseline)`` seconds: the load can rise after the baseline); a topic whose tests fail unmutated is not
 mutated. The report (markdown) is rewritten after every mutant, so an
 interrupted run still leaves its partial result.
 
@@ -796,7 +796,7 @@ class Worker:
         ok, base = self.warm(topic)
         if not ok:
             return Result(mutant, "skipped", "the topic's tests fail without a mutant")
-        timeout = self.args.timeout or max(60.0, 3.0 * base)
+        timeout = self.args.timeout or max(120.0, 4.0 * base)
         graph = self.graphs.setdefault(topic, _CallGraph(self.copy, topic))
         related, rest, extra = _related_tests(mutant, self.copy, topic, graph)
         target = self.copy / mutant.path
@@ -1042,7 +1042,7 @@ def main(argv=None):
                     help="topics to mutate (default: every refimpl/<topic> package)")
     ap.add_argument("--jobs", type=int, default=1, help="mutants run at once, each in its own copy (default 1)")
     ap.add_argument("--timeout", type=float, default=None,
-                    help="seconds per mutant (default: max(60, 3 x the topic's unmutated test time))")
+                    help="seconds per mutant (default: max(120, 4 x the topic's unmutated test time))")
     ap.add_argument("--nice", type=int, default=19, help="niceness of the test runs (default 19; 0: none)")
     ap.add_argument("--report", default="tests/MUTATION.md", help="markdown report (default tests/MUTATION.md)")
     ap.add_argument("--only", nargs="+", action="extend", default=None, metavar="PATH:LINE",
@@ -1084,7 +1084,7 @@ def main(argv=None):
     meta = dict(command="python tools/mutate.py " + " ".join(argv if argv is not None else sys.argv[1:]),
                 commit=_git("rev-parse", "HEAD"), dirty=bool(_git("status", "--porcelain", "--", "refimpl", "tests")),
                 date=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), t0=time.monotonic(),
-                jobs=args.jobs, timeout=f"{args.timeout:.0f} s" if args.timeout else "max(60 s, 3 x baseline)",
+                jobs=args.jobs, timeout=f"{args.timeout:.0f} s" if args.timeout else "max(120 s, 4 x baseline)",
                 sites=len(everything), files=len(sources), topics=names, n=len(chosen), seed=args.seed,
                 baseline={}, stale=[])
     def _interrupt(signum, frame):
