@@ -67,8 +67,8 @@ original line, mutated line, reason), judged to change nothing observable.
 
 Before the mutants of a topic, its tests run once unmutated in the copy (this
 also fills the numba cache and gives the default timeout,
-``max(120, 4 * baseline)`` seconds: the load can rise after the baseline); a topic whose tests fail unmutated is not
-mutated. The report (markdown) is rewritten after every mutant, so an
+``max(120, 4 * baseline)`` seconds, with room for the load to rise); a topic
+whose tests fail unmutated is not mutated. The report (markdown) is rewritten after every mutant, so an
 interrupted run still leaves its partial result.
 
 Slow (minutes per dozen mutants): not part of the test suite or CI.
