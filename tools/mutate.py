@@ -999,6 +999,9 @@ def rerender(log_path: Path, report: Path, chosen, sources, n_sites, names, args
                     meta["jobs"] = m.group(2)
         if "(working tree with uncommitted changes)" in old and meta["commit"] != "?":
             meta["dirty"] = True
+    if meta["jobs"] == "?":
+        m = re.search(r"--jobs[ =](\d+)", meta["command"])
+        meta["jobs"] = m.group(1) if m else ("1" if meta["command"] != "?" else "?")
     results.sort(key=lambda r: r.mutant)
     meta.update(sites=n_sites, files=len(sources), topics=names, n=len(chosen), seed=args.seed,
                 baseline=baseline, stale=stale, t0=time.monotonic(), wall=meta["wall"] or "?")
