@@ -18,7 +18,7 @@ import math
 import numpy as np
 import scipy.special
 
-from .._validation import ArgumentTypeError, as_array, check_choice, check_int, check_real, check_rng, check_size
+from .._validation import ArgumentTypeError, as_array, check_choice, check_int, check_real, check_rng, check_size, is_scalar
 
 __all__ = [
     "ENTROPY_COEF_EXACT",
@@ -109,7 +109,7 @@ def min_dim(N, eps, rule="su_high_prob"):
     (1327, 885)
     """
     check_choice(rule, "rule", MIN_DIM_RULES)
-    scalar = np.ndim(N) == 0 and np.ndim(eps) == 0
+    scalar = is_scalar(N, "N") and is_scalar(eps, "eps")
     Na = _N_array(N)
     e = _eps_array(eps)
     logN = np.log(Na)
@@ -145,7 +145,7 @@ def entropy_min_dim(N, coef=8.33):
     (96, 128, 52)
     """
     c = check_real(coef, "coef", low=0.0, low_open=True)
-    scalar = np.ndim(N) == 0
+    scalar = is_scalar(N, "N")
     Na = _N_array(N)
     out = c * np.log(Na)
     return float(out.item()) if scalar else out
@@ -153,7 +153,7 @@ def entropy_min_dim(N, coef=8.33):
 
 def _gaussian_tail(coef, n, eps):
     """``coef * exp(-eps^2 n / 8)`` with validation; a float for scalar inputs."""
-    scalar = np.ndim(n) == 0 and np.ndim(eps) == 0
+    scalar = is_scalar(n, "n") and is_scalar(eps, "eps")
     na = _numbers(n, "n")
     if np.any(na < 1):
         raise ValueError("parameter 'n' (dimension) must be >= 1")
