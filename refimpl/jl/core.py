@@ -43,7 +43,7 @@ ENTROPY_COEF_EXACT = 4.0 / math.log(GOLDEN_RATIO)
 
 def _numbers(x, name):
     """``as_array`` that refuses booleans: ``True`` is not a count or a distortion."""
-    if np.asarray(x).dtype == np.bool_:
+    if is_scalar(x, name) and isinstance(x, (bool, np.bool_)) or np.asarray(x).dtype == np.bool_:
         raise ArgumentTypeError(f"parameter '{name}' must hold numbers, got booleans {x!r}")
     return as_array(x, name)
 
@@ -309,7 +309,10 @@ def h_dim(n, *, grid=2_000_001):
     n : int, >= 2 (dimension)
     grid : int, optional
         Trapezoid nodes on [0, pi] (>= 3). The integrand spans hundreds of
-        orders of magnitude for large n, so every sum is a log-sum-exp.
+        orders of magnitude for large n, so every sum is a log-sum-exp. Its
+        peak is about 1/sqrt(n) wide, so ``n <= ((grid - 1)/(10 pi))**2``
+        (4.05e9 at the default grid) is required: a larger n raises
+        ``ValueError`` instead of returning an unresolved quadrature.
 
     Returns
     -------
@@ -332,6 +335,11 @@ def h_dim(n, *, grid=2_000_001):
     n = check_int(n, "n", min_value=2)
     grid = check_int(grid, "grid", min_value=3)
     check_size((6, grid), "grid")  # the nodes, weights and log-integrand arrays
+    # the integrand's peak is ~1/sqrt(n) wide in theta: at least 10 nodes across it
+    if n > ((grid - 1) / (10 * math.pi)) ** 2:
+        raise ValueError(f"parameter 'n' = {n} is too large for grid = {grid}: the integrand's peak (width "
+                         f"~1/sqrt(n)) needs n <= ((grid - 1) / (10 pi))**2 = {((grid - 1) / (10 * math.pi)) ** 2:.3g}; "
+                         "raise 'grid'")
     theta = np.linspace(0.0, math.pi, grid)
     w = np.full(grid, 1.0)
     w[0] = w[-1] = 0.5  # trapezoid weights (the common factor h cancels in every ratio)
