@@ -18,7 +18,8 @@ import math
 import numpy as np
 import scipy.special
 
-from .._validation import ArgumentTypeError, as_array, check_choice, check_int, check_real, check_rng, check_size, is_scalar
+from .._validation import (ArgumentTypeError, as_array, check_choice, check_int, check_real, check_rng,
+                          check_size, is_scalar)
 
 __all__ = [
     "ENTROPY_COEF_EXACT",
@@ -336,10 +337,10 @@ def h_dim(n, *, grid=2_000_001):
     grid = check_int(grid, "grid", min_value=3)
     check_size((6, grid), "grid")  # the nodes, weights and log-integrand arrays
     # the integrand's peak is ~1/sqrt(n) wide in theta: at least 10 nodes across it
-    if n > ((grid - 1) / (10 * math.pi)) ** 2:
+    n_max = ((grid - 1) / (10 * math.pi)) ** 2
+    if n > n_max:
         raise ValueError(f"parameter 'n' = {n} is too large for grid = {grid}: the integrand's peak (width "
-                         f"~1/sqrt(n)) needs n <= ((grid - 1) / (10 pi))**2 = {((grid - 1) / (10 * math.pi)) ** 2:.3g}; "
-                         "raise 'grid'")
+                         f"~1/sqrt(n)) needs n <= ((grid - 1) / (10 pi))**2 = {n_max:.3g}; raise 'grid'")
     theta = np.linspace(0.0, math.pi, grid)
     w = np.full(grid, 1.0)
     w[0] = w[-1] = 0.5  # trapezoid weights (the common factor h cancels in every ratio)
