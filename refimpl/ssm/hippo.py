@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._backend import resolve_backend
-from .._validation import as_array, check_choice, check_int, check_real
-from . import _kernels
+from .._backend import pick
+from .._validation import as_array, check_choice, check_int, check_real, check_size
+from . import _fast, reference
 
 __all__ = ["LEGS_NORMALIZATIONS", "legs", "legs_matvec", "legs_solve",
            "LEGT_NORMALIZATIONS", "LMU_CONVENTIONS", "FOUT_ENDPOINTS", "TRANSITION_MEASURES", "HIPPO_MEASURES",
@@ -96,15 +96,15 @@ def legs(N, normalization="paper", *, dtype=np.float64):
     N = check_int(N, "N", min_value=1)
     check_choice(normalization, "normalization", LEGS_NORMALIZATIONS)
     dt = _check_dtype(dtype)
+    check_size((N, N), "N")
     n = np.arange(N, dtype=np.float64)
     if normalization == "integer":
         A = np.tril(-np.broadcast_to((2.0 * n + 1.0)[:, None], (N, N)), -1)
+        A[np.diag_indices(N)] = -(n + 1.0)
         B = 2.0 * n + 1.0
     else:
-        prod = (2.0 * n[:, None] + 1.0) * (2.0 * n[None, :] + 1.0)  # exact integers
-        A = np.tril(-np.sqrt(prod), -1)
+        A = reference.legs_A(N)  # sqrt of exact integers: one rounding per entry
         B = np.sqrt(2.0 * n + 1.0) if normalization == "paper" else np.sqrt(2.0 * (2.0 * n + 1.0))
-    A[np.diag_indices(N)] = -(n + 1.0)
     return A.astype(dt), B.astype(dt)
 
 
@@ -125,8 +125,10 @@ def legs_matvec(v, *, normalization="paper", backend="auto"):
         Finite real vector.
     normalization : {"paper", "su", "integer"}, optional
         Which ``A`` of :func:`legs` (``"paper"`` and ``"su"`` share ``A``).
-    backend : {"auto", "numpy", "numba"}, optional
-        ``"numba"`` runs the compiled kernel, ``"numpy"`` its twin.
+    backend : {"auto", "reference", "numba"}, optional
+        ``"reference"`` (``"numpy"``): the definition, dense ``A @ v``
+        (:func:`refimpl.ssm.reference.legs_matvec`, O(N^2)); ``"numba"``:
+        the O(N) prefix-sum kernel; ``"auto"``: numba when importable.
 
     Returns
     -------
@@ -136,19 +138,14 @@ def legs_matvec(v, *, normalization="paper", backend="auto"):
     -----
     Accuracy: entry n is a length-n dot product evaluated as a running sum, so
     its forward error is below :math:`2n\varepsilon\,(|A||v|)_n` (standard
-    dot-product bound); the numba kernel and NumPy twin agree bitwise.
+    dot-product bound); the numba kernel is tested against the dense definition.
     """
     v = _as_state_vector(v)
     check_choice(normalization, "normalization", LEGS_NORMALIZATIONS)
-    be = resolve_backend(backend, v)
-    if normalization == "integer":  # A_int = D A D^{-1}
-        d = np.sqrt(2.0 * np.arange(v.shape[0]) + 1.0)
-        return d * legs_matvec(v / d, backend=be)
-    if be == "numba":
-        out = np.empty_like(v)
-        _kernels.legs_matvec_nb(v, out)
-        return out
-    return _kernels.legs_matvec_np(v)
+    name, impl = pick(backend, v, reference=reference.legs_matvec, numba=_fast.legs_matvec)
+    if name == "reference":
+        check_size((v.shape[0], v.shape[0]), "v")  # the definition forms the dense A
+    return impl(v, normalization)
 
 
 def legs_solve(v, lam, *, normalization="paper", backend="auto"):
@@ -173,7 +170,10 @@ def legs_solve(v, lam, *, normalization="paper", backend="auto"):
         when :math:`\lambda = -1/(n+1)` for some ``n < N``; such values raise.
     normalization : {"paper", "su", "integer"}, optional
         Which ``A`` of :func:`legs`.
-    backend : {"auto", "numpy", "numba"}, optional
+    backend : {"auto", "reference", "numba"}, optional
+        ``"reference"`` (``"numpy"``): the definition, a dense triangular
+        solve (:func:`refimpl.ssm.reference.legs_solve`, O(N^2));
+        ``"numba"``: the O(N) S-recursion; ``"auto"``: numba when importable.
 
     Returns
     -------
@@ -200,15 +200,10 @@ def legs_solve(v, lam, *, normalization="paper", backend="auto"):
     n = v.shape[0]
     if lam < 0 and np.min(np.abs(1.0 + lam * np.arange(1, n + 1))) < 1e-12:
         raise ValueError(f"parameter 'lam'={lam} makes I - lam*A singular (lam = -1/(n+1) for some n < N={n})")
-    be = resolve_backend(backend, v)
-    if normalization == "integer":
-        d = np.sqrt(2.0 * np.arange(n) + 1.0)
-        return d * legs_solve(v / d, lam, backend=be)
-    if be == "numba":
-        out = np.empty_like(v)
-        _kernels.legs_solve_nb(v, lam, out)
-        return out
-    return _kernels.legs_solve_np(v, lam)
+    name, impl = pick(backend, v, reference=reference.legs_solve, numba=_fast.legs_solve)
+    if name == "reference":
+        check_size((n, n), "v")  # the definition forms the dense I - lam A
+    return impl(v, lam, normalization)
 
 
 # ---------------------------------------------------------------------------

@@ -23,9 +23,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from .._backend import resolve_backend
-from .._validation import as_array, check_choice, check_int, check_real
-from . import _kernels
+from .._backend import pick
+from .._validation import as_array, check_bool, check_choice, check_int, check_real, check_size
+from . import _fast, reference
 from .discretization import discretize
 from .hippo import legs
 
@@ -71,9 +71,12 @@ def legs_recurrence(u, N, method="exact", *, backend="auto", out=None):
     N : int
         State size :math:`N\ge1`.
     method : {"exact", "bilinear", "su_bilinear", "forward_euler", "backward_euler"}, optional
-    backend : {"auto", "numpy", "numba"}, optional
-        For the O(N) methods: ``"numba"`` runs the compiled kernel, ``"numpy"``
-        its twin (bitwise equal). ``"exact"`` always runs NumPy/SciPy.
+    backend : {"auto", "reference", "numba"}, optional
+        ``"reference"`` (``"numpy"``): the definition, one dense step per
+        sample (:func:`refimpl.ssm.reference.legs_recurrence`, O(N^2) per step);
+        ``"numba"``: the O(N) kernel for the four rational methods;
+        ``"auto"``: numba when importable. ``"exact"`` always runs the
+        definition (SciPy ``expm``).
     out : ndarray, shape (L, N), float64, C-contiguous, optional
         Buffer to write into (and return), to avoid allocating.
 
@@ -98,8 +101,8 @@ def legs_recurrence(u, N, method="exact", *, backend="auto", out=None):
 
     Accuracy: the O(N) methods agree with per-step dense algebra
     (``scipy.linalg.solve_triangular``) to 1e-12 relative (tested; the
-    S-recursion is stable since :math:`|1-\lambda n| < 1+\lambda(n+1)`), and the
-    numba kernel with its NumPy twin bitwise. ``"exact"`` equals :func:`project` of the same piecewise-constant
+    S-recursion is stable since :math:`|1-\lambda n| < 1+\lambda(n+1)`).
+    ``"exact"`` equals :func:`project` of the same piecewise-constant
     signal to about :math:`10^{-13}` relative to :math:`\max|u|` for
     :math:`N\le64`, :math:`L\le 2000` (tested to 1e-12). The other methods have
     discretisation error against that projection, largest in the first steps
@@ -124,29 +127,21 @@ def legs_recurrence(u, N, method="exact", *, backend="auto", out=None):
     u = as_array(u, "u", ndim=1, min_size=1)
     N = check_int(N, "N", min_value=1)
     check_choice(method, "method", LEGS_RECURRENCES)
-    be = resolve_backend(backend, u)
+    name, impl = pick(backend, u, reference=reference.legs_recurrence, numba=_fast.legs_recurrence)
     L = u.shape[0]
     if out is None:
+        check_size((L, N), "N")
+        if name == "reference" or method == "exact":
+            check_size((N + 1, N + 1, 4), "N")  # the definition's dense step matrices
         out = np.zeros((L, N))
-    else:
-        if not isinstance(out, np.ndarray) or out.shape != (L, N) or out.dtype != np.float64 \
-                or not out.flags.c_contiguous:
-            raise ValueError(f"parameter 'out' must be a C-contiguous float64 array of shape ({L}, {N})")
-        out[0] = 0.0
-    out[0, 0] = u[0]
-    if L == 1:
-        return out
-    if method == "exact":
-        A, B = legs(N)
-        for k in range(1, L):
-            Ab, Bb = discretize(A, B, math.log1p(1.0 / k), "zoh")
-            out[k] = Ab @ out[k - 1] + Bb * u[k]
-        return out
-    code = _kernels.LEGS_METHOD_CODES[method]
-    if be == "numba":
-        _kernels.legs_recurrence_nb(u, code, out)
-    else:
-        _kernels.legs_recurrence_np(u, code, out)
+    elif not isinstance(out, np.ndarray) or out.shape != (L, N) or out.dtype != np.float64 \
+            or not out.flags.c_contiguous or not out.flags.writeable:
+        raise ValueError(f"parameter 'out' must be a writeable C-contiguous float64 array of shape ({L}, {N})")
+    with np.errstate(over="ignore", invalid="ignore"):
+        impl(u, N, method, out)
+    if not np.all(np.isfinite(out)):
+        raise ValueError("legs_recurrence overflows float64 for these finite inputs (|u| near 1.8e308, or "
+                         "'forward_euler', unstable while k < N/2, grew past the float64 range)")
     return out
 
 
