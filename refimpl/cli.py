@@ -23,35 +23,50 @@ def _fmt_err(x):
 
 def _verify(args):
     from . import __version__
-    from .verify import run_checks
+    from .verify import KINDS, discover, run_checks, select
 
-    header = f"{'check':<52} {'topic':<10} {'status':<6} {'max error':>10} {'tol':>9} {'seconds':>8}"
+    try:
+        chosen = select(tuple(args.topics), discover())
+    except ValueError as exc:  # before any table is printed
+        print(f"refimpl verify: error: {exc}", file=sys.stderr)
+        return 2
+    if args.list:
+        for c in chosen:
+            print(f"{c.kind:<12} {c.name:<60} {c.compared}")
+        return 0
+    header = (f"{'status':<6} {'kind':<12} {'check':<56} {'measured':>20} {'bound':>9} {'s':>6}  compared")
     print(f"refimpl {__version__} verify  (python {platform.python_version()}, {platform.machine()})")
+    print("kinds: " + "; ".join(f"{k}: {v}" for k, v in KINDS.items()))
     print(header)
     print("-" * len(header))
 
     def show(r):
-        print(f"{r.name:<52} {r.topic:<10} {r.status.upper():<6} {_fmt_err(r.max_error):>10} "
-              f"{_fmt_err(r.tol):>9} {r.seconds:>8.2f}", flush=True)
+        measured = "exact" if r.max_error is None and r.status == "pass" else f"{_fmt_err(r.max_error)} {r.unit}".strip()
+        print(f"{r.status.upper():<6} {r.kind:<12} {r.name:<56} {measured:>20} {_fmt_err(r.tol):>9} "
+              f"{r.seconds:>6.2f}  {r.compared}", flush=True)
         if r.status in ("fail", "error", "skip") and r.message:
             for line in r.message.strip().splitlines()[:6]:
                 print(f"    {line}")
 
     t0 = time.perf_counter()
-    try:
-        results = run_checks(tuple(args.topics), on_result=show)
-    except ValueError as exc:
-        print(f"refimpl verify: {exc}", file=sys.stderr)
-        return 2
-    counts = {s: sum(r.status == s for r in results) for s in ("pass", "fail", "error", "skip")}
+    results = run_checks(tuple(args.topics), on_result=show)
     total = time.perf_counter() - t0
+    counts = {s: sum(r.status == s for r in results) for s in ("pass", "fail", "error", "skip")}
+    indep = [r for r in results if r.independent and r.status == "pass"]
+    by_kind = {k: sum(r.kind == k for r in indep) for k in KINDS if k != "consistency"}
+    consistency = sum(r.kind == "consistency" and r.status == "pass" for r in results)
     print("-" * len(header))
+    print(f"independent checks: {len(indep)} passed ("
+          + ", ".join(f"{k} {n}" for k, n in by_kind.items() if n) + ")")
+    print(f"consistency checks (refimpl's own paths against each other, not verification): {consistency} passed")
     print(f"{counts['pass']} passed, {counts['fail'] + counts['error']} failed, {counts['skip']} skipped "
           f"in {total:.1f} s")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"version": __version__, "seconds": total, "results": [r.as_dict() for r in results]},
-                      fh, indent=2)
+            json.dump({"version": __version__, "seconds": total, "kinds": KINDS,
+                       "summary": {"independent": len(indep), "by_kind": by_kind, "consistency": consistency,
+                                   **counts},
+                       "results": [r.as_dict() for r in results]}, fh, indent=2)
     if not results:
         print("refimpl verify: no checks selected", file=sys.stderr)
         return 1
@@ -86,7 +101,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="refimpl", description="refimpl: the reference oracle.")
     sub = parser.add_subparsers(dest="command", required=True)
     p_verify = sub.add_parser("verify", help="run every derivation and cross-check")
-    p_verify.add_argument("topics", nargs="*", metavar="TOPIC", help="only these topics (default: all)")
+    p_verify.add_argument("topics", nargs="*", metavar="SELECTION",
+                          help="only these topics, check names or globs such as 'rope.*' (default: all)")
+    p_verify.add_argument("--list", action="store_true", help="list the selected checks without running them")
     p_verify.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p_golden = sub.add_parser("golden", help="golden vectors: list, export, check")
     gsub = p_golden.add_subparsers(dest="golden_command", required=True)
