@@ -328,12 +328,15 @@ def project(u, N, measure="legs", *, times=None, dt=1.0, window=1.0, beta=1.0, p
         raise ValueError(f"parameter 'N' (the state size 2M+1) must be odd for measure {measure!r}, got {N}")
     windowed, window, beta = _measure_options(measure, window, beta)
     nodes = max(16, N // 2 + 8) if nodes is None else check_int(nodes, "nodes", min_value=1)
+    check_size(nodes, "nodes", itemsize=64)       # Gauss-Legendre nodes and weights
+    check_size((nodes, N), "N", itemsize=32)      # one basis table per panel
     if callable(u):
         if dt != 1.0:
             raise ValueError("parameter 'dt' is only used with an array 'u' (a callable is a function of time)")
         if times is None:
             raise ValueError("parameter 'times' is required when 'u' is a callable")
         panels = 64 if panels is None else check_int(panels, "panels", min_value=1)
+        check_size(panels + 1, "panels")
         values = None
     else:
         values = as_array(u, "u", ndim=1, min_size=1)
@@ -346,6 +349,7 @@ def project(u, N, measure="legs", *, times=None, dt=1.0, window=1.0, beta=1.0, p
     T_all = as_array(np.atleast_1d(times), "times", ndim=1, min_size=1)
     if np.any(T_all <= 0):
         raise ValueError("parameter 'times' must be > 0")
+    check_size((T_all.shape[0], N), "times", itemsize=16)
     xg, wg = _gauss(nodes)
     dtype = np.complex128 if fourier else np.float64
     res = np.empty((T_all.shape[0], N), dtype=dtype)
@@ -545,6 +549,8 @@ def legs_eigvec(N, lam, *, method="recursion", return_s=False):
     N = check_int(N, "N", min_value=1)
     lam = check_int(lam, "lam", min_value=1, max_value=N)
     check_choice(method, "method", ("recursion", "closed_form"))
+    return_s = check_bool(return_s, "return_s")
+    check_size(N, "N")
     S = np.zeros(N)
     if method == "recursion":
         S[N - 1] = 1.0
@@ -556,7 +562,12 @@ def legs_eigvec(N, lam, *, method="recursion", return_s=False):
             fact.append(fact[-1] * i)
         for n in range(max(lam - 1, 0), N):
             val = Fraction(fact[N - lam] * fact[n + lam], fact[N + lam - 1] * fact[n - lam + 1])
-            S[n] = float(val) * (-1.0 if (N - n - 1) % 2 else 1.0)
+            try:
+                S[n] = float(val) * (-1.0 if (N - n - 1) % 2 else 1.0)
+            except OverflowError:
+                raise ValueError(f"legs_eigvec(method='closed_form'): S_{n} = {float(val.numerator):.3g}/... "
+                                 "exceeds the float64 range for this N and lam; use method='recursion' "
+                                 "(normalised so that S_(N-1) = 1)") from None
     S += 0.0  # no -0.0 below the first nonzero entry
     nf = np.arange(N, dtype=np.float64)
     v = np.sqrt(2.0 * nf + 1.0) * S / (lam + nf)
