@@ -83,7 +83,7 @@ def numpy_as_cupy(monkeypatch):
     import refimpl._gpu as gpu
     from refimpl.rope import _cupy as rope_cupy
     from refimpl.rope import _kernels as rope_kernels
-    from refimpl.ssm import _cupy as ssm_cupy
+    from refimpl.ssm import _xp as ssm_cupy
 
     fake = NumpyAsCupy()
     monkeypatch.setattr(backend, "cupy_or_none", lambda: fake)
