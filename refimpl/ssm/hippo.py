@@ -300,6 +300,7 @@ def legt(N, window=1.0, *, normalization="paper", dtype=np.float64):
     array([1.        , 1.73205081, 2.23606798])
     """
     N = check_int(N, "N", min_value=1)
+    check_size((N, N), "N", itemsize=16)
     w = check_real(window, "window", low=0.0, low_open=True)
     check_choice(normalization, "normalization", LEGT_NORMALIZATIONS)
     dt = _check_dtype(dtype)
@@ -369,6 +370,7 @@ def lmu(N, window=1.0, *, convention="su", dtype=np.float64):
     array([ 1., -3.,  5.])
     """
     N = check_int(N, "N", min_value=1)
+    check_size((N, N), "N", itemsize=16)
     w = check_real(window, "window", low=0.0, low_open=True)
     check_choice(convention, "convention", LMU_CONVENTIONS)
     dt = _check_dtype(dtype)
@@ -434,6 +436,7 @@ def lagt(N, beta=1.0, *, dtype=np.float64):
            [-1. , -1. , -0.5]])
     """
     N = check_int(N, "N", min_value=1)
+    check_size((N, N), "N", itemsize=16)
     beta = check_real(beta, "beta")
     if beta == 0.0:
         raise ValueError("parameter 'beta' must be nonzero, got 0.0")
@@ -506,6 +509,7 @@ def fout(M, window=1.0, endpoint="midpoint", *, dtype=np.complex128):
            [-1., -1., -1.]])
     """
     M = check_int(M, "M", min_value=0)
+    check_size((2 * M + 1, 2 * M + 1), "M", itemsize=16)
     w = check_real(window, "window", low=0.0, low_open=True)
     check_choice(endpoint, "endpoint", FOUT_ENDPOINTS)
     dt = _check_cdtype(dtype)
@@ -563,6 +567,7 @@ def fous(M, *, dtype=np.complex128):
            [-0.5, -1. , -1. ]])
     """
     M = check_int(M, "M", min_value=0)
+    check_size((2 * M + 1, 2 * M + 1), "M", itemsize=16)
     dt = _check_cdtype(dtype)
     n = np.arange(-M, M + 1, dtype=np.float64)
     diff = n[:, None] - n[None, :]
@@ -606,6 +611,7 @@ def fourier_complex_to_real(M):
     True
     """
     M = check_int(M, "M", min_value=0)
+    check_size((2 * M + 1, 2 * M + 1), "M", itemsize=16)
     K = 2 * M + 1
     U = np.zeros((K, K), dtype=np.complex128)
     U[0, M] = 1.0

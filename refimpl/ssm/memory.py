@@ -323,6 +323,7 @@ def project(u, N, measure="legs", *, times=None, dt=1.0, window=1.0, beta=1.0, p
     """
     check_choice(measure, "measure", PROJECT_MEASURES)
     N = check_int(N, "N", min_value=1)
+    check_size((N, N // 2 + 8), "N", itemsize=32)  # a basis table of the default nodes x N
     fourier = measure in ("fout", "fous")
     if fourier and N % 2 == 0:
         raise ValueError(f"parameter 'N' (the state size 2M+1) must be odd for measure {measure!r}, got {N}")
@@ -435,7 +436,7 @@ def reconstruct(c, s, measure="legs", *, window=1.0, beta=1.0):
     ValueError
         Non-finite ``c`` or ``s``, ``s`` outside the range, even ``N`` for
         Fourier, unknown ``measure``, bad ``window``/``beta`` or one the measure
-        does not use.
+        does not use, or a result beyond the float64 range.
 
     Notes
     -----
@@ -459,6 +460,7 @@ def reconstruct(c, s, measure="legs", *, window=1.0, beta=1.0):
     windowed, window, beta = _measure_options(measure, window, beta)
     scalar = np.ndim(s) == 0
     s = as_array(np.atleast_1d(s), "s", ndim=1)
+    check_size((s.shape[0], N), "s", itemsize=32)
     hi = window if windowed else (np.inf if measure == "lagt" else 1.0)
     if np.any(s < 0) or np.any(s > hi):
         raise ValueError(f"parameter 's' must lie in [0, {hi}] for measure {measure!r}")
@@ -475,7 +477,11 @@ def reconstruct(c, s, measure="legs", *, window=1.0, beta=1.0):
         Phi = _fourier_table(s, N).conj()
     else:
         Phi = _fourier_table(s / window, N).conj()
-    out = c @ Phi.T
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = c @ Phi.T
+    if not np.all(np.isfinite(out)):
+        raise ValueError("reconstruct overflows float64 for these finite inputs (|c_n| times the basis values "
+                         "beyond the float64 range)")
     return out[..., 0] if scalar else out
 
 
