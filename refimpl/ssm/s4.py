@@ -470,19 +470,20 @@ def kernel_dplr(Lambda, P, Q, B, Ct, dt, L, *, half=False, backend="auto"):
 
     Parameters
     ----------
-    Lambda : array_like, shape (N,)
-        Diagonal part (complex).
-    P, Q : array_like, shape (N,) or (N, r)
+    Lambda : array_like, shape (N,) or (H, N)
+        Diagonal part (complex), one row per channel (s4's layout); a 1-D
+        array is shared by every channel.
+    P, Q : array_like, shape (N,) or (N, r); (H, N) or (H, N, r) with a 2-D ``Lambda``
         Low-rank factors, :math:`A = \mathrm{diag}(\Lambda) - PQ^*`; for the
         HiPPO NPLR, ``Q = P``. Rank r = 1 uses the scalar form
         :math:`k_{00} - k_{01}k_{10}/(1+k_{11})`; r > 1 solves an r x r system per node.
-    B : array_like, shape (N,)
+    B : array_like, shape (N,) or (H, N)
         Continuous-time input vector in the same basis.
-    Ct : array_like, shape (N,)
+    Ct : array_like, shape (N,) or (H, N)
         The trained :math:`\tilde C = (I-\bar A^L)^\top C` (see
         :func:`ctilde_from_c`), contracted without conjugation.
-    dt : float
-        Step :math:`\Delta > 0`.
+    dt : float or array_like of shape (H,)
+        Step :math:`\Delta > 0`, one per channel (s4's ``log_dt``) or shared.
     L : int
         Kernel length ``>= 1``.
     half : bool, optional
@@ -492,22 +493,30 @@ def kernel_dplr(Lambda, P, Q, B, Ct, dt, L, *, half=False, backend="auto"):
         complex conjugate of every entry); the Cauchy sums are
         conjugate-extended, nodes ``0..L//2`` evaluated, and the real kernel
         of the full system is returned (``irfft``), as s4 ``SSMKernelDPLR`` does.
-    backend : {"auto", "numba", "numpy", "cupy"}, optional
-        Backend of the :func:`cauchy` products. ``"cupy"`` (chosen by
+    backend : {"auto", "reference", "numba", "cupy"}, optional
+        ``"reference"`` (``"numpy"``): the definition,
+        :func:`refimpl.ssm.reference.kernel_dplr` (the Woodbury formula per
+        node with plain Cauchy sums); ``"numba"``: the Cauchy sums by the
+        numba kernel, the Woodbury combination and inverse FFT vectorised
+        (``_xp.kernel_dplr``). ``"cupy"`` (chosen by
         ``"auto"`` when a parameter is a CuPy array): the parameters, O(N r),
         are validated on the host; the Cauchy sums, the Woodbury combination
         and the inverse FFT run on the GPU, and the kernel is a CuPy array.
 
     Returns
     -------
-    ndarray, shape (L,)
-        complex128 (``half=False``) or float64 (``half=True``).
+    ndarray, shape (L,), or (H, L) when any of Lambda, B, Ct is 2-D or dt is an array
+        complex128 (``half=False``) or float64 (``half=True``); equal to a
+        loop over the channels. s4's ``SSMKernelDPLR`` returns (C, H, L) with
+        C output channels; this is its ``k[0]`` for one output channel.
 
     Raises
     ------
     ValueError
-        Shape mismatches, ``dt <= 0``, ``L < 1``, or a node where
-        :math:`g = \Lambda_n` (the diagonal part is singular there).
+        Shape mismatches (the channel counts H must agree), ``dt <= 0``,
+        ``L < 1`` or too large, a node where :math:`g = \Lambda_n` (the
+        diagonal part is singular there), ``half`` not a bool, or a kernel
+        beyond the float64 range.
 
     Notes
     -----
@@ -731,31 +740,40 @@ def kernel_diag(Lambda, B, C, dt, L, method="zoh", half=False, *, backend="auto"
 
     Parameters
     ----------
-    Lambda : array_like, shape (N,)
-        Continuous-time eigenvalues (complex; S4D-Lin: :math:`-\tfrac12 + i\pi n`).
-    B, C : array_like, shape (N,)
-    dt : float, > 0
+    Lambda : array_like, shape (N,) or (H, N)
+        Continuous-time eigenvalues (complex; S4D-Lin: :math:`-\tfrac12 + i\pi n`),
+        one row per channel (s4's layout); a 1-D array is shared by every channel.
+    B, C : array_like, shape (N,) or (H, N)
+    dt : float or array_like of shape (H,), > 0
+        Step, one per channel (s4's ``log_dt``) or shared.
     L : int, >= 1
     method : {"zoh", "bilinear"}
     half : bool, optional
         ``False``: ``Lambda`` lists every eigenvalue, the complex sum is
         returned. ``True``: one member per conjugate pair, and
         :math:`2\,\mathrm{Re}` of the sum is returned (s4 ``SSMKernelDiag``).
-    backend : {"auto", "numpy", "cupy"}, optional
+    backend : {"auto", "reference", "cupy"}, optional
+        ``"reference"`` (``"numpy"``, and ``"auto"`` on the CPU): the
+        definition, :func:`refimpl.ssm.reference.kernel_diag` (powers of
+        :math:`\bar\lambda`, one N x L Vandermonde matrix per channel);
         ``"cupy"`` (chosen by ``"auto"`` when ``Lambda``, ``B`` or ``C`` is a
-        CuPy array): the O(N) discretisation on the host, the N x L
-        Vandermonde product on the GPU (the same code); returns a CuPy array.
+        CuPy array): the O(H N) discretisation on the host, the
+        ``exp(j log Abar)`` Vandermonde product on the GPU in chunks
+        (``_xp.kernel_diag``); returns a CuPy array.
 
     Returns
     -------
-    ndarray, shape (L,)
-        complex128 (``half=False``) or float64 (``half=True``).
+    ndarray, shape (L,), or (H, L) when any of Lambda, B, C is 2-D or dt is an array
+        complex128 (``half=False``) or float64 (``half=True``); equal to a
+        loop over the channels.
 
     Raises
     ------
     ValueError
-        Shape mismatches, ``dt <= 0``, ``L < 1``, unknown ``method``, or
-        (bilinear) :math:`\Delta\lambda = 2`.
+        Shape mismatches (the channel counts H must agree), ``dt <= 0``,
+        ``L < 1`` or too large, unknown ``method``, (bilinear)
+        :math:`\Delta\lambda = 2`, ``half`` not a bool, or a kernel beyond
+        the float64 range (e.g. :math:`\mathrm{Re}\,\lambda > 0` with large L).
 
     Notes
     -----
