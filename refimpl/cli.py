@@ -1,6 +1,7 @@
 """The ``refimpl`` command line.
 
-- ``refimpl verify [TOPIC ...] [--json FILE]``
+- ``refimpl verify [SELECTION ...] [--list] [--json FILE]``
+- ``refimpl derive [NAME ...] [--latex]``: the SymPy derivations
 - ``refimpl golden list``: the oracle cases;
   ``refimpl golden export DIR [NAME ...] [--examples N]``: write golden vectors;
   ``refimpl golden check DIR --module user.module [NAME ...] [--dtype D]``:
@@ -77,10 +78,13 @@ def _golden(args):
     from .testing import golden_loader
 
     if args.golden_command == "list":
-        from .testing.oracle import discover_oracles
+        from .testing.cases import all_cases
 
-        for name, case in discover_oracles().items():
-            print(f"{name:<28} {case.qualname:<36} dtypes: {', '.join(case.tolerances)}")
+        cases = all_cases()
+        width = max(len(n) for n in cases) + 2
+        qwidth = max(len(c.qualname) for c in cases.values()) + 2
+        for name, case in cases.items():
+            print(f"{name:<{width}} {case.qualname:<{qwidth}} dtypes: {', '.join(case.tol)}")
         return 0
     if args.golden_command == "export":
         from .testing.golden import export
@@ -98,28 +102,62 @@ def _golden(args):
 
 def main(argv=None):
     """Entry point of the ``refimpl`` command."""
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="refimpl", description="refimpl: the reference oracle.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p_verify = sub.add_parser("verify", help="run every derivation and cross-check")
+    parser.add_argument("--version", action="version", version=f"refimpl {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p_verify = sub.add_parser("verify", help="run every case row, derivation and cross-check")
     p_verify.add_argument("topics", nargs="*", metavar="SELECTION",
                           help="only these topics, check names or globs such as 'rope.*' (default: all)")
     p_verify.add_argument("--list", action="store_true", help="list the selected checks without running them")
     p_verify.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    p_derive = sub.add_parser("derive", help="run the SymPy derivations (all or some); --latex", add_help=False)
+    p_derive.add_argument("rest", nargs=argparse.REMAINDER)
     p_golden = sub.add_parser("golden", help="golden vectors: list, export, check")
-    gsub = p_golden.add_subparsers(dest="golden_command", required=True)
-    gsub.add_parser("list", help="list the oracle cases")
+    gsub = p_golden.add_subparsers(dest="golden_command", metavar="SUBCOMMAND")
+    gsub.add_parser("list", help="list the cases")
     p_export = gsub.add_parser("export", help="write .npz golden vectors and manifest.json into DIR")
     p_export.add_argument("directory", metavar="DIR")
-    p_export.add_argument("names", nargs="*", metavar="NAME", help="only these oracle cases (default: all)")
-    p_export.add_argument("--examples", type=int, default=16, metavar="N", help="examples per case (default 16)")
+    p_export.add_argument("names", nargs="*", metavar="NAME", help="only these cases (default: all)")
+    p_export.add_argument("--examples", type=int, default=16, metavar="N",
+                          help="examples per case besides its hard corners (default 16)")
     from .testing.golden_loader import add_check_arguments
 
     add_check_arguments(gsub.add_parser("check", help="check a module's candidates against the files in DIR"))
+    extra = {}
+    try:
+        import refimpl.figures as _figures  # noqa: F401
+    except ImportError:
+        _figures = None
+    if _figures is not None and hasattr(_figures, "add_arguments"):
+        extra["figures"] = _figures.add_arguments(sub)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["derive"]:  # its own parser: refimpl derive --help / --list / --latex
+        from .derivations import main as derive_main
+
+        return derive_main(argv[1:])
+    if argv[:2] == ["golden", "check"] and not {"-h", "--help"} & set(argv[2:]):
+        # case names may stand anywhere on the line, before or after the options
+        check = argparse.ArgumentParser(prog="refimpl golden check")
+        add_check_arguments(check)
+        cargs = check.parse_intermixed_args(argv[2:])
+        from .testing import golden_loader
+
+        return golden_loader.run_check(cargs, prog="refimpl golden check")
     args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
     if args.command == "verify":
         return _verify(args)
     if args.command == "golden":
+        if args.golden_command is None:
+            p_golden.print_help()
+            return 2
         return _golden(args)
+    if args.command in extra:
+        return _figures.run(args)
     parser.error(f"unknown command {args.command}")  # pragma: no cover
 
 
