@@ -17,7 +17,9 @@ def test_verify_ssm_passes_and_writes_json(tmp_path, capsys):
     data = json.loads(out.read_text())
     names = {r["name"] for r in data["results"]}
     assert "derivations.hippo_legs" in names
-    assert all(r["status"] == "pass" for r in data["results"])
+    # every check passes; the only skips allowed are CuPy fast paths on a machine without a GPU
+    assert all(r["status"] == "pass" or (r["status"] == "skip" and r["name"].endswith("[cupy]"))
+               for r in data["results"]), [r["name"] for r in data["results"] if r["status"] != "pass"]
 
 
 def test_unknown_topic_exits_2(capsys):
