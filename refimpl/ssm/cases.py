@@ -42,6 +42,12 @@ def _channels(src, N):
     return src.integer("H", 1, 3) if src.boolean("channels") else None
 
 
+# The kernel_diag/kernel_dplr rows draw the (N,) form that a user's kernel is
+# written in (check_against calls it on these inputs); the (H, N) channel form
+# is tested against a loop over the channels, for every backend, in
+# tests/ssm/test_shapes_and_bad_input.py.
+
+
 def _dt(src, H):
     if H is None:
         return src.real("dt", 1e-3, 0.1, log=True)
@@ -223,8 +229,8 @@ def _peer_s4_cauchy(v, z, w, *, conj=False):
 
 def _kernel_diag_inputs(src):
     N = src.integer("N", 1, 32)
-    H = _channels(src, N)
-    shape = (N,) if H is None else (H, N)
+    H = None  # the (N,) form kernels are written in; channels (H, N) == a loop: tests/ssm
+    shape = (N,)
     if src.choice("Lambda_kind", ("random", "s4d_lin")) == "s4d_lin":
         Lam = np.broadcast_to(-0.5 + 1j * np.pi * np.arange(N), shape).copy()
     else:
@@ -260,8 +266,8 @@ def _peer_expm_kernel(Lambda, B, C, dt, L, method="zoh", half=False):
 def _kernel_dplr_inputs(src):
     N = src.integer("N", 1, 16)
     r = src.integer("rank", 1, 2)
-    H = _channels(src, N)
-    lead = () if H is None else (H,)
+    H = None  # the (N,) form kernels are written in; channels (H, N) == a loop: tests/ssm
+    lead = ()
     P = src.normal("P", lead + (N, r), scale=0.3, complex=True)
     Q = P if src.choice("Q_kind", ("equal_P", "independent")) == "equal_P" else src.normal(
         "Q", lead + (N, r), scale=0.3, complex=True)
@@ -492,7 +498,7 @@ CASES = [
              "in the dtype (tests/ssm/test_low_precision.py, 40 draws): worst relative error 0.11 (bf16) and "
              "0.10 (fp16), i.e. error/tolerance 0.23 and 0.39: rtol 0.5 / 0.25.",
          fast=("numba", "cupy"),
-         peers=(Peer("dense bilinear route (numpy LU, matrix powers)", _peer_dense_dplr, fixed={"channels": False}),)),
+         peers=(Peer("dense bilinear route (numpy LU, matrix powers)", _peer_dense_dplr),)),
     Case("ssm.scan", scan, inputs=_scan_inputs,
          tol={"float64": (1e-11, 0.0), "float32": (1e-4, 0.0), "bfloat16": (0.25, 0.0), "float16": (3e-2, 0.0)},
          why="x_k = Ab x_{k-1} + Bb u_k, y_k = C x_k for the bilinear LegS system or a random contraction "
