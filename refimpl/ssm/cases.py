@@ -279,13 +279,13 @@ def _kernel_dplr_inputs(src):
 
 
 def _peer_dense_dplr(Lambda, P, Q, B, Ct, dt, L, *, half=False):
-    """Dense route, (N,) form: A = diag(Lambda) - P Q^*, bilinear by LU, C = (I - Ab^L)^{-T} Ct, K_j = C^T Ab^j Bb."""
+    """Dense route: A = diag(Lambda) - P Q^* (the full spectrum), bilinear by LU, C = (I - Ab^L)^{-T} Ct, K_j = C^T Ab^j Bb."""
     P2, Q2 = (P[:, None] if P.ndim == 1 else P), (Q[:, None] if Q.ndim == 1 else Q)
-    A, b, ct = np.diag(Lambda) - P2 @ Q2.conj().T, B, Ct
-    if half:
-        Z = np.zeros_like(A)
-        A = np.block([[A, Z], [Z, A.conj()]])
+    b, ct = B, Ct
+    if half:  # the other member of each pair: every entry conjugated; P Q^* couples the two halves
+        Lambda, P2, Q2 = (np.concatenate([x, x.conj()]) for x in (Lambda, P2, Q2))
         b, ct = np.concatenate([B, B.conj()]), np.concatenate([Ct, Ct.conj()])
+    A = np.diag(Lambda) - P2 @ Q2.conj().T
     I = np.eye(A.shape[0])
     M = I - dt / 2 * A
     Ab, Bb = np.linalg.solve(M, I + dt / 2 * A), np.linalg.solve(M, dt * b)
