@@ -22,7 +22,10 @@ LEGS_NORMALIZATIONS = ("paper", "su", "integer")
 
 
 def _check_dtype(dtype):
-    dt = np.dtype(dtype)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"parameter 'dtype' must be a NumPy dtype, got {dtype!r}") from None
     if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
         raise ValueError(f"parameter 'dtype' must be float64 or float32, got {dt}")
     return dt
@@ -220,7 +223,10 @@ FOUT_ENDPOINTS = ("midpoint", "su")
 
 
 def _check_cdtype(dtype):
-    dt = np.dtype(dtype)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"parameter 'dtype' must be a NumPy dtype, got {dtype!r}") from None
     if dt not in (np.dtype(np.complex128), np.dtype(np.complex64)):
         raise ValueError(f"parameter 'dtype' must be complex128 or complex64, got {dt}")
     return dt

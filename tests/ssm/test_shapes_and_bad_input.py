@@ -96,6 +96,9 @@ BOOLS = [
     ("half", lambda: kernel_dplr([-1.0], [0.0], [0.0], [1.0], [1.0], 0.1, 4, half=0)),
     ("return_s", lambda: legs_eigvec(4, 2, return_s="no")),
     ("dt", lambda: kernel_diag([-1.0], [1.0], [1.0], True, 4)),
+    ("dtype", lambda: legs(3, dtype="bogus")),
+    ("dtype", lambda: fout(2, dtype="bogus")),
+    ("v", lambda: cauchy([[1.0, 2.0], [3.0]], [1j], [-1.0])),
 ]
 
 
@@ -128,6 +131,13 @@ SIZES = [
 def test_huge_sizes_raise_before_allocating(param, call):
     with pytest.raises(ValueError, match=f"parameter '{param}' asks for an array of shape .* bytes"):
         call()
+
+
+def test_read_only_out_is_refused():
+    out = np.zeros((2, 2))
+    out.setflags(write=False)
+    with pytest.raises(ValueError, match="'out'.*writeable"):
+        legs_recurrence([1.0, 2.0], 2, out=out)
 
 
 def test_rtf_from_ssm_eigenvalue_on_the_unit_circle():
