@@ -9,7 +9,6 @@ check a derived identity.
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 
 from ..verify import register
 from .hippo import legs

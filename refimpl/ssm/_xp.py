@@ -118,7 +118,7 @@ def cauchy_xp(xp, v, z, w, conj, *, chunk=None):
 def cauchy_inputs_xp(xp, v, z, w, conj):
     """Validate and shape the arguments of ``cauchy`` as ``xp`` arrays: ``(v2, z, w2, squeeze)``.
 
-    The device twin of the checks in ``ssm.s4.cauchy`` (same messages): v, w
+    The device-side form of the checks in ``ssm.s4.cauchy`` (same messages): v, w
     (H, N) complex128 C-contiguous, z (L,), no node equal to a pole.
     """
     v = as_array(v, "v", xp=xp, allow_complex=True, dtype=np.complex128)

@@ -26,8 +26,6 @@ import numpy as np
 from .._backend import pick
 from .._validation import as_array, check_bool, check_choice, check_int, check_real, check_size
 from . import _fast, reference
-from .discretization import discretize
-from .hippo import legs
 
 __all__ = ["LEGS_RECURRENCES", "PROJECT_MEASURES", "legs_recurrence", "project", "reconstruct", "legs_eigvec"]
 
@@ -44,7 +42,7 @@ def legs_recurrence(u, N, method="exact", *, backend="auto", out=None):
     (unit step: LegS is timescale-equivariant, so the step size drops out,
     https://kexue.fm/archives/10137). Row ``k`` of the result is the state
     :math:`x(t)` at :math:`t = k + 1`, after consuming :math:`u_0..u_k`, for
-    :math:`t\,x'(t) = A x(t) + B u(t)` with ``(A, B) = legs(N)`` (paper
+    :math:`t\,x'(t) = A x(t) + B u(t)` with ``(A, B) = refimpl.ssm.legs(N)`` (paper
     normalisation): :math:`x_n(T) = \int_0^1 u(rT)\sqrt{2n+1}P_n(2r-1)\,dr`.
 
     Initial state: on :math:`[0, 1]` the input is the constant :math:`u_0`,
@@ -97,7 +95,7 @@ def legs_recurrence(u, N, method="exact", *, backend="auto", out=None):
     :func:`legs_solve`, fused in one pass that advances two steps at a time;
     ``bench/ssm.py``, case ``ssm.legs_recurrence``), O(N^3) per step for
     ``"exact"`` (one ``scipy.linalg.expm`` of the :math:`(N+1)\times(N+1)`
-    augmented matrix via :func:`discretize`; the step matrix depends on ``k``).
+    augmented matrix via :func:`refimpl.ssm.discretize`; the step matrix depends on ``k``).
 
     Accuracy: the O(N) methods agree with per-step dense algebra
     (``scipy.linalg.solve_triangular``) to 1e-12 relative (tested; the
@@ -546,6 +544,7 @@ def legs_eigvec(N, lam, *, method="recursion", return_s=False):
     Examples
     --------
     >>> v = legs_eigvec(3, 2)
+    >>> from refimpl.ssm import legs
     >>> A = legs(3)[0]
     >>> np.allclose(-A @ v, 2 * v)
     True
