@@ -17,6 +17,7 @@ import scipy.linalg
 import scipy.signal
 
 from ..testing.cases import Case, Peer
+from .cases_s4 import CASES as _S4_CASES
 from .discretization import discretize
 from .hippo import (fourier_complex_to_real, fous, fout, hippo, lagt, legs, legs_matvec, legs_solve, legt, lmu,
                     transition)
@@ -567,3 +568,6 @@ CASES = [
              "stable systems) and an inverse FFT: ~20 N u max|a(w)| absolute: coefficients to 1e-12 relative "
              "to their max; rtol 1e-10 (float64), 1e-3 (float32)."),
 ]
+
+# the rows of what refimpl takes from state-spaces/s4 (extra measures, s4_nplr, s4d_init, kernel_dss)
+CASES += _S4_CASES
