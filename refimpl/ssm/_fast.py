@@ -164,60 +164,81 @@ def legs_recurrence_nb(u, code, out):
 
 
 # ----------------------------------------------------------------------------- S4: Cauchy, scan
-@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
-def _cauchy_entry(v, zl, w, conj, h):
-    """sum_n v[h, n] / (zl - w[h, n]) (+ conj(v[h, n]) / (zl - conj(w[h, n])) if conj), in real arithmetic."""
-    zr = zl.real
-    zi = zl.imag
-    acc_r = 0.0
-    acc_i = 0.0
-    for n in range(v.shape[1]):
-        vr = v[h, n].real
-        vi = v[h, n].imag
-        dr = zr - w[h, n].real
-        di = zi - w[h, n].imag
-        inv = 1.0 / (dr * dr + di * di)
-        # v / d = v * conj(d) / |d|^2
-        acc_r += (vr * dr + vi * di) * inv
-        acc_i += (vi * dr - vr * di) * inv
+#: nodes per Cauchy work item: the accumulators of one block (2 x 2 KiB) stay in L1
+CAUCHY_BLOCK = 256
+
+
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy", inline="always")
+def _cauchy_block(vr, vi, wr, wi, zr, zi, conj, h, l0, m, acc_r, acc_i):
+    """acc[j] = sum_n v[h, n] / (z[l0 + j] - w[h, n]) (+ conj(v)/(z - conj(w)) if conj), j < m.
+
+    Real arithmetic on split real/imaginary arrays, each term v conj(d) / |d|^2 with
+    d = z - w (one division, 1/|d|^2, per term). The loop over nodes j is innermost:
+    the nodes are independent, so it vectorises with fastmath off, and every node
+    still sums its terms in the order n = 0, 1, ... (term, then its conjugate).
+    """
+    for j in range(m):
+        acc_r[j] = 0.0
+        acc_i[j] = 0.0
+    for n in range(vr.shape[1]):
+        p = vr[h, n]
+        q = vi[h, n]
+        a = wr[h, n]
+        b = wi[h, n]
         if conj:
-            # conj(v) / (z - conj(w)):  d' = (dr, zi + w.imag)
-            di2 = zi + w[h, n].imag
-            inv2 = 1.0 / (dr * dr + di2 * di2)
-            acc_r += (vr * dr - vi * di2) * inv2
-            acc_i += (-vi * dr - vr * di2) * inv2
-    return complex(acc_r, acc_i)
+            for j in range(m):
+                dr = zr[l0 + j] - a
+                di = zi[l0 + j] - b  # d = z - w
+                inv = 1.0 / (dr * dr + di * di)
+                di2 = zi[l0 + j] + b  # d' = z - conj(w)
+                inv2 = 1.0 / (dr * dr + di2 * di2)
+                # v / d = v conj(d) / |d|^2;  conj(v) / d' = conj(v) conj(d') / |d'|^2
+                acc_r[j] = (acc_r[j] + (p * dr + q * di) * inv) + (p * dr - q * di2) * inv2
+                acc_i[j] = (acc_i[j] + (q * dr - p * di) * inv) + (-q * dr - p * di2) * inv2
+        else:
+            for j in range(m):
+                dr = zr[l0 + j] - a
+                di = zi[l0 + j] - b
+                inv = 1.0 / (dr * dr + di * di)
+                acc_r[j] += (p * dr + q * di) * inv
+                acc_i[j] += (q * dr - p * di) * inv
 
 
 @njit(cache=True, parallel=True, nogil=True, fastmath=False, error_model="numpy")
-def cauchy_nb(v, z, w, conj, out):
+def cauchy_nb(vr, vi, wr, wi, zr, zi, conj, out):
     """out[h, l] = sum_n v[h, n] / (z[l] - w[h, n])  (+ conj(v)/(z - conj(w)) if conj).
 
-    v, w: (H, N) complex128; z: (L,) complex128; out: (H, L) complex128.
-    Parallel over the flattened (channel, node) index.
+    v = vr + i vi, w = wr + i wi: (H, N) float64; z = zr + i zi: (L,) float64;
+    out: (H, L) complex128. Parallel over (channel, block of CAUCHY_BLOCK nodes).
     """
-    H = v.shape[0]
-    L = z.shape[0]
-    for idx in prange(H * L):
-        h = idx // L
-        l = idx - h * L
-        out[h, l] = _cauchy_entry(v, z[l], w, conj, h)
+    H = vr.shape[0]
+    L = zr.shape[0]
+    nb = (L + CAUCHY_BLOCK - 1) // CAUCHY_BLOCK
+    for t in prange(H * nb):
+        h = t // nb
+        l0 = (t - h * nb) * CAUCHY_BLOCK
+        m = min(CAUCHY_BLOCK, L - l0)
+        acc_r = np.empty(CAUCHY_BLOCK)
+        acc_i = np.empty(CAUCHY_BLOCK)
+        _cauchy_block(vr, vi, wr, wi, zr, zi, conj, h, l0, m, acc_r, acc_i)
+        for j in range(m):
+            out[h, l0 + j] = complex(acc_r[j], acc_i[j])
 
 
 @njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
-def cauchy_serial_nb(v, z, w, conj, out):
-    """out[h, l] = sum_n v[h, n] / (z[l] - w[h, n])  (+ conj(v)/(z - conj(w)) if conj).
-
-    v, w: (H, N) complex128; z: (L,) complex128; out: (H, L) complex128.
-    Serial build of :func:`cauchy_nb` (the same entry function) for small problems, where
-    starting the thread pool costs more than the work.
-    """
-    H = v.shape[0]
-    L = z.shape[0]
-    for idx in range(H * L):
-        h = idx // L
-        l = idx - h * L
-        out[h, l] = _cauchy_entry(v, z[l], w, conj, h)
+def cauchy_serial_nb(vr, vi, wr, wi, zr, zi, conj, out):
+    """Serial build of :func:`cauchy_nb` (the same block function, same arguments) for small
+    problems, where starting the thread pool costs more than the work."""
+    H = vr.shape[0]
+    L = zr.shape[0]
+    acc_r = np.empty(CAUCHY_BLOCK)
+    acc_i = np.empty(CAUCHY_BLOCK)
+    for h in range(H):
+        for l0 in range(0, L, CAUCHY_BLOCK):
+            m = min(CAUCHY_BLOCK, L - l0)
+            _cauchy_block(vr, vi, wr, wi, zr, zi, conj, h, l0, m, acc_r, acc_i)
+            for j in range(m):
+                out[h, l0 + j] = complex(acc_r[j], acc_i[j])
 
 
 @njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
@@ -277,13 +298,13 @@ PARALLEL_MIN_WORK = 1 << 20
 
 
 def cauchy(v, z, w, conj):
-    """:func:`reference.cauchy` by a numba kernel parallel over (channel, node) pairs."""
+    """:func:`reference.cauchy` by a numba kernel parallel over (channel, block of nodes)."""
     out = np.empty((v.shape[0], z.shape[0]), dtype=np.complex128)
-    w = np.ascontiguousarray(w)
+    parts = [np.ascontiguousarray(x, dtype=np.float64) for a in (v, w, z) for x in (a.real, a.imag)]
     if v.size * z.shape[0] >= PARALLEL_MIN_WORK:
-        cauchy_nb(v, z, w, bool(conj), out)
+        cauchy_nb(*parts, bool(conj), out)
     else:
-        cauchy_serial_nb(v, z, w, bool(conj), out)
+        cauchy_serial_nb(*parts, bool(conj), out)
     return out
 
 
