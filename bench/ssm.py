@@ -95,7 +95,7 @@ def legs_recurrence_case(quick):
                       "S-recursion solve, two steps per pass over n; the floor writes (L, N) once")
 
 
-# ----------------------------------------------------------------------------- S4 / S4D / RTF (issue 4)
+# ----------------------------------------------------------------------------- S4 / S4D / RTF
 from refimpl.ssm import (cauchy, ctilde_from_c, discretize, kernel, kernel_diag,  # noqa: E402
                          kernel_dplr, nplr, rtf_kernel, rtf_to_ssm)
 from refimpl.ssm import _xp  # noqa: E402

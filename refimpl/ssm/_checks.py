@@ -87,7 +87,7 @@ def _legs_eigvec():
     return worst
 
 
-# ----------------------------------------------------------------------------- S4, S4D, RTF (issue 4)
+# ----------------------------------------------------------------------------- S4, S4D, RTF
 def _s4_legs(N, dt, L, seed=0):
     from .nplr import nplr
     from .s4 import ctilde_from_c
