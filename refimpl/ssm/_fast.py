@@ -169,39 +169,61 @@ CAUCHY_BLOCK = 256
 
 
 @njit(cache=True, nogil=True, fastmath=False, error_model="numpy", inline="always")
+def _cauchy_term(p, q, a, b, x, y):
+    """(p + i q) / ((x + i y) - (a + i b)) as (real, imag): v conj(d) / |d|^2 with d = z - w."""
+    dr = x - a
+    di = y - b
+    inv = 1.0 / (dr * dr + di * di)
+    return (p * dr + q * di) * inv, (q * dr - p * di) * inv
+
+
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy", inline="always")
 def _cauchy_block(vr, vi, wr, wi, zr, zi, conj, h, l0, m, acc_r, acc_i):
     """acc[j] = sum_n v[h, n] / (z[l0 + j] - w[h, n]) (+ conj(v)/(z - conj(w)) if conj), j < m.
 
-    Real arithmetic on split real/imaginary arrays, each term v conj(d) / |d|^2 with
-    d = z - w (one division, 1/|d|^2, per term). The loop over nodes j is innermost:
-    the nodes are independent, so it vectorises with fastmath off, and every node
-    still sums its terms in the order n = 0, 1, ... (term, then its conjugate).
+    Real arithmetic on split real/imaginary arrays, one division (1/|d|^2) per term;
+    conj(v) / (z - conj(w)) is the same term with (q, b) -> (-q, -b). The loop over
+    the nodes j is innermost: the nodes are independent, so it vectorises with
+    fastmath off, and every node still adds its terms in the order n = 0, 1, ...
+    (each term followed by its conjugate partner). Two poles per pass over the
+    block halve the loads and stores of the accumulators.
     """
     for j in range(m):
         acc_r[j] = 0.0
         acc_i[j] = 0.0
-    for n in range(vr.shape[1]):
-        p = vr[h, n]
-        q = vi[h, n]
-        a = wr[h, n]
-        b = wi[h, n]
+    N = vr.shape[1]
+    for n in range(0, N - 1, 2):
+        p0, q0, a0, b0 = vr[h, n], vi[h, n], wr[h, n], wi[h, n]
+        p1, q1, a1, b1 = vr[h, n + 1], vi[h, n + 1], wr[h, n + 1], wi[h, n + 1]
         if conj:
             for j in range(m):
-                dr = zr[l0 + j] - a
-                di = zi[l0 + j] - b  # d = z - w
-                inv = 1.0 / (dr * dr + di * di)
-                di2 = zi[l0 + j] + b  # d' = z - conj(w)
-                inv2 = 1.0 / (dr * dr + di2 * di2)
-                # v / d = v conj(d) / |d|^2;  conj(v) / d' = conj(v) conj(d') / |d'|^2
-                acc_r[j] = (acc_r[j] + (p * dr + q * di) * inv) + (p * dr - q * di2) * inv2
-                acc_i[j] = (acc_i[j] + (q * dr - p * di) * inv) + (-q * dr - p * di2) * inv2
+                x = zr[l0 + j]
+                y = zi[l0 + j]
+                t0r, t0i = _cauchy_term(p0, q0, a0, b0, x, y)
+                c0r, c0i = _cauchy_term(p0, -q0, a0, -b0, x, y)
+                t1r, t1i = _cauchy_term(p1, q1, a1, b1, x, y)
+                c1r, c1i = _cauchy_term(p1, -q1, a1, -b1, x, y)
+                acc_r[j] = (((acc_r[j] + t0r) + c0r) + t1r) + c1r
+                acc_i[j] = (((acc_i[j] + t0i) + c0i) + t1i) + c1i
         else:
             for j in range(m):
-                dr = zr[l0 + j] - a
-                di = zi[l0 + j] - b
-                inv = 1.0 / (dr * dr + di * di)
-                acc_r[j] += (p * dr + q * di) * inv
-                acc_i[j] += (q * dr - p * di) * inv
+                x = zr[l0 + j]
+                y = zi[l0 + j]
+                t0r, t0i = _cauchy_term(p0, q0, a0, b0, x, y)
+                t1r, t1i = _cauchy_term(p1, q1, a1, b1, x, y)
+                acc_r[j] = (acc_r[j] + t0r) + t1r
+                acc_i[j] = (acc_i[j] + t0i) + t1i
+    if N % 2 == 1:  # the last pole of an odd count
+        n = N - 1
+        p0, q0, a0, b0 = vr[h, n], vi[h, n], wr[h, n], wi[h, n]
+        for j in range(m):
+            t0r, t0i = _cauchy_term(p0, q0, a0, b0, zr[l0 + j], zi[l0 + j])
+            acc_r[j] += t0r
+            acc_i[j] += t0i
+            if conj:
+                c0r, c0i = _cauchy_term(p0, -q0, a0, -b0, zr[l0 + j], zi[l0 + j])
+                acc_r[j] += c0r
+                acc_i[j] += c0i
 
 
 @njit(cache=True, parallel=True, nogil=True, fastmath=False, error_model="numpy")
