@@ -714,6 +714,7 @@ def transition(measure, N, **measure_args):
     """
     check_choice(measure, "measure", TRANSITION_MEASURES)
     N = check_int(N, "N", min_value=1)
+    check_size((N, N), "N")
     build, allowed = _S4_MORE_MEASURES.get(measure, (None, {"beta"} if measure == "lagt" else set()))
     extra = set(measure_args) - allowed
     if extra:

@@ -473,8 +473,11 @@ def reconstruct(c, s, measure="legs", *, window=1.0, beta=1.0, convention="su"):
     if fourier and N % 2 == 0:
         raise ValueError(f"parameter 'c' must have an odd length N = 2M+1 for measure {measure!r}, got {N}")
     windowed, window, beta = _measure_options(measure, window, beta)
-    scalar = np.ndim(s) == 0
-    s = as_array(np.atleast_1d(s), "s", ndim=1)
+    s = as_array(s, "s")
+    scalar = s.ndim == 0
+    s = np.atleast_1d(s)
+    if s.ndim != 1:
+        raise ValueError(f"parameter 's' must be a scalar or 1-dimensional, got shape {s.shape}")
     check_size((s.shape[0], N), "s", itemsize=32)
     hi = window if windowed else (np.inf if measure == "lagt" else 1.0)
     if np.any(s < 0) or np.any(s > hi):

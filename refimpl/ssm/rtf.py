@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_array, check_int
+from .._validation import as_array, check_int, check_size
 from .s4 import _length, _system, c_from_ctilde, ctilde_from_c
 
 __all__ = ["rtf_from_ssm", "rtf_kernel", "companion", "rtf_to_ssm"]
@@ -129,6 +129,7 @@ def _check_rtf(a, b, L):
         raise ValueError(f"parameter 'b' must have the shape of 'a' {a.shape}, got {b.shape}")
     d = a.shape[0]
     L = check_int(L, "L", min_value=1)
+    check_size(L, "L", itemsize=32)  # the padded transforms
     if L <= d:
         raise ValueError(f"parameter 'L' must be > d = {d} (len(a)), got {L}")
     return a, b, L

@@ -19,13 +19,15 @@ Conventions used throughout (see Notes of each function):
 """
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import scipy.fft
 import scipy.linalg
 
 from .._backend import get_array_module, is_cupy_array, pick
 from .._gpu import device_module, to_host
-from .._validation import as_array, check_bool, check_choice, check_int, check_real, check_size
+from .._validation import ArgumentTypeError, as_array, check_bool, check_choice, check_int, check_real, check_size
 from . import _fast, _xp, reference
 
 __all__ = [
@@ -688,7 +690,9 @@ def dplr_step(Lambda, P, Q, B, C, dt, x, u):
     Lambda, P, Q, B, C = _dplr_inputs(Lambda, P, Q, B, "C", C)
     dt = check_real(dt, "dt", low=0.0, low_open=True)
     x = _vec(x, "x", Lambda.shape[0]).astype(np.complex128)
-    if isinstance(u, (bool, np.bool_)) or not np.isscalar(u) or not np.isfinite(u):
+    if isinstance(u, (bool, np.bool_)) or not isinstance(u, (numbers.Number, np.number)):
+        raise ArgumentTypeError(f"parameter 'u' must be a finite scalar, got {type(u).__name__} {u!r}")
+    if not np.isfinite(u):
         raise ValueError(f"parameter 'u' must be a finite scalar, got {u!r}")
     D, E, R = _dplr_setup(Lambda, P, Q, B, dt)
     s = E * x - P @ (Q.conj().T @ x) + 2.0 * B * u
