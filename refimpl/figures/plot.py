@@ -1,0 +1,265 @@
+"""Matplotlib plot functions of ``refimpl figures`` (Agg backend, no display).
+
+Each ``plot_<name>(data)`` takes the dict returned by the data function of
+the same name in :mod:`refimpl.figures.data` and returns a Figure.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .data import MUON_LABELS, ROPE_SCALING_METHODS, S4_ROUTES
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"font.size": 8, "axes.titlesize": 9, "legend.fontsize": 7, "axes.grid": True,
+                         "grid.alpha": 0.3, "svg.hashsalt": "refimpl", "lines.linewidth": 1.2})
+    return plt
+
+
+def _figure(ncols=1, width=7.2, height=3.2):
+    plt = _plt()
+    fig, axes = plt.subplots(1, ncols, figsize=(width, height), layout="constrained")
+    return fig, axes
+
+
+def _source(fig, text):
+    fig.get_layout_engine().set(h_pad=0.04)
+    fig.supxlabel(text, fontsize=6.5, color="0.35")
+
+
+def plot_rope_decay(data):
+    fig, ax = _figure(1, 7.2, 3.0)
+    for b, curve in zip(data["bases"], data["curves"]):
+        ax.plot(data["distances"], curve, lw=0.8, label=f"base {b:g}")
+    ax.plot([0], [data["article_m0"]], "k*", ms=9, label=f"article: value {float(data['article_m0']):g} at m = 0")
+    ax.set_xscale("symlog", linthresh=16)
+    ax.set_xlabel("relative distance m (tokens)")
+    ax.set_ylabel(r"$\frac{1}{d/2}\sum_j |S_j(m)|$ (dimensionless)")
+    ax.set_title(f"RoPE long-range decay bound, d = {int(data['d'])}")
+    ax.legend()
+    _source(fig, "https://kexue.fm/archives/8265 (the decay curve), https://kexue.fm/archives/9675 (bases)")
+    return fig
+
+
+def plot_rope_scaling(data):
+    fig, ax = _figure(1, 7.2, 3.6)
+    styles = ["-", "-", "--", "--", "--", "-", ":", "-.", "-"]
+    for (_, label, _), ratio, ls in zip(ROPE_SCALING_METHODS, data["ratio"], styles):
+        ax.plot(data["index"], ratio, ls, label=label)
+    k = float(data["factor"])
+    i36 = 36
+    paper, hf = data["ratio"][5][i36], data["ratio"][6][i36]
+    ax.annotate(f"article/ERRATA: transformers' θ_36 = {paper / hf:.2f} x the paper's",
+                xy=(i36, hf), xytext=(2, 0.55 * k), fontsize=7, arrowprops={"arrowstyle": "->", "lw": 0.6})
+    ax.plot([i36, i36], [hf, paper], "k*", ms=6)
+    ax.set_yscale("log")
+    ax.set_xlabel("pair index i (frequency θ_i = base^(-2i/d) decreases →)")
+    ax.set_ylabel("θ_i / θ'_i (interpolation factor)")
+    ax.set_title(f"Per-dimension scale of RoPE extensions: d = {int(data['d'])}, base {float(data['base']):g}, "
+                 f"k = {k:g}, L0 = {int(data['original_max_position'])}")
+    ax.legend(ncol=2, loc="upper left")
+    _source(fig, "https://kexue.fm/archives/9675, https://kexue.fm/archives/9706, "
+                 "https://kexue.fm/archives/9948 (YaRN ramps), Llama 3 and LongRoPE as in transformers")
+    return fig
+
+
+def plot_rope_rerope(data):
+    fig, (ax, ax1, ax2) = _figure(3, 7.6, 2.9)
+    w, k = float(data["window"]), float(data["factor"])
+    for row, label in zip(data["rows"], ("RoPE", f"ReRoPE (w = {w:g})", f"Leaky ReRoPE (w = {w:g}, k = {k:g})")):
+        ax.plot(data["delta"], row, label=label)
+    ax.axvline(w, color="0.5", lw=0.6, ls=":")
+    ax.set_xlabel("i - j (tokens)")
+    ax.set_ylabel("position used in the rotation (tokens)")
+    ax.set_title("position maps, query at the end")
+    ax.legend()
+    for axis, mat, title in ((ax1, data["small"][0], "ReRoPE"), (ax2, data["small"][1], "Leaky ReRoPE")):
+        im = axis.imshow(np.tril(mat), cmap="viridis")
+        axis.grid(False)
+        axis.set_xlabel("key j")
+        axis.set_ylabel("query i")
+        axis.set_title(f"{title}, w = {float(data['small_window']):g}"
+                       + (f", k = {float(data['small_factor']):g}" if title.startswith("Leaky") else ""))
+        fig.colorbar(im, ax=axis, shrink=0.8, label="position (tokens)")
+    _source(fig, "https://kexue.fm/archives/9708 (causal part; above the diagonal is masked)")
+    return fig
+
+
+def plot_attention_entropy(data):
+    fig, ax = _figure(1, 7.2, 3.2)
+    n = data["lengths"]
+    ax.plot(n, np.log(n), "k:", lw=0.8, label="log n (uniform attention)")
+    for tag, color in (("c1", "C0"), ("c4", "C3")):
+        c = tag[1:]
+        ax.plot(n, data[f"plain_{tag}"], "o-", color=color, ms=3, label=f"scale 1/√d, c = {c}")
+        ax.plot(n, data[f"logn_{tag}"], "s--", color=color, ms=3, label=f"log_512 n / √d, c = {c}")
+    ax.axvline(float(data["base"]), color="0.5", lw=0.6, ls=":")
+    ax.text(float(data["base"]) * 1.05, 0.3, "n = 512: both scales equal (the article's calibration)", fontsize=7)
+    ax.set_xscale("log", base=2)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("sequence length n (keys)")
+    ax.set_ylabel("mean attention entropy (nats)")
+    ax.set_title("Entropy-invariant attention: entropy vs length (logit scale c)")
+    ax.legend(ncol=2, loc="upper left")
+    _source(fig, "https://kexue.fm/archives/8823, https://kexue.fm/archives/9034")
+    return fig
+
+
+def plot_jl_h_dim(data):
+    fig, (ax, ax2) = _figure(2, 7.6, 3.2)
+    ax.plot(data["n"], data["h_bessel"], label="h_n (Bessel closed form)")
+    ax.plot(data["n"], data["slope_exact"] * data["n"], "k:", lw=0.8, label=r"$-\frac{1}{2}\log\varphi\, n$")
+    ax.plot(data["table_n"], data["table_quadrature"], "o", mfc="none", ms=7, label="h_dim (quadrature)")
+    ax.plot(data["table_n"], data["table_article"], "k*", ms=6, label="article's table")
+    ax.set_xlabel("embedding dimension n")
+    ax.set_ylabel("h_n (nats)")
+    ax.set_title("word-vector entropy integral")
+    ax.legend()
+    ax2.plot(data["N"], data["min_dim"], label="8.33 log N")
+    ax2.plot(data["article_N"], data["article_min_dim"], "k*", ms=7, label="article: 52, 96, 128")
+    ax2.set_xscale("log")
+    ax2.set_xlabel("number of vectors N")
+    ax2.set_ylabel("minimum dimension n")
+    ax2.set_title("entropy bound n > 8.33 log N")
+    ax2.legend()
+    _source(fig, "https://kexue.fm/archives/7695 (table of h_n), https://kexue.fm/archives/8711 (n > 8.33 log N)")
+    return fig
+
+
+def plot_nope_readback(data):
+    fig, (ax, ax2) = _figure(2, 7.6, 3.2)
+    n = data["positions"]
+    ax.loglog(n, data["ms"], ".", ms=2, label="Monte-Carlo MS(y_n)")
+    ax.loglog(n, data["expected"], "k-", lw=0.8, label="σ²/n (article)")
+    ax.set_xlabel("position n (tokens)")
+    ax.set_ylabel("mean square of y_n (σ² = 1)")
+    ax.set_title(f"fitted log-log slope {float(data['slope']):.4f} (article: -1)")
+    ax.legend()
+    ax2.loglog(n, data["recovered"], ".", ms=2, label="position read back from MS")
+    ax2.loglog(n, n, "k-", lw=0.8, label="exact")
+    ax2.set_xlabel("true position n")
+    ax2.set_ylabel("recovered position")
+    ax2.set_title("causal NoPE: position from variance")
+    ax2.legend()
+    _source(fig, "https://kexue.fm/archives/10347 (uniform causal attention, d = 256, 64 trials, seed 0)")
+    return fig
+
+
+def plot_legs_reconstruction(data):
+    fig, ax = _figure(1, 7.2, 3.4)
+    ax.plot(data["t"], data["u"], color="k", lw=2.0, alpha=0.35, label="signal u(t)")
+    for N, rec in zip(data["Ns"], data["legs"]):
+        ax.plot(data["t"], rec, lw=0.9, label=f"LegS, N = {int(N)}")
+    ax.plot(data["legt_t"], data["legt"], "--", color="C3", lw=1.0,
+            label=f"LegT, N = {int(data['legt_N'])}, window {int(data['window'])}")
+    ax.axvspan(data["legt_t"][0], data["legt_t"][-1] + 0.5, color="C3", alpha=0.07)
+    ax.set_xlabel("time t (samples); memory read at t = 1000")
+    ax.set_ylabel("u (arbitrary units)")
+    ax.set_title("HiPPO memory: LegS remembers all history (blurring with small N), LegT only its window")
+    ax.legend(ncol=3, loc="lower left")
+    _source(fig, "https://kexue.fm/archives/10114, https://kexue.fm/archives/10137 (Su's bilinear LegS recurrence)")
+    return fig
+
+
+def plot_s4_kernel_routes(data):
+    fig, (ax, ax2) = _figure(2, 7.6, 3.2)
+    labels = {"naive": "naive C Ā^j B̄", "generating": "generating function",
+              "dplr_cauchy": "DPLR / Cauchy", "diagonal": "diagonal (eig of A)", "rtf": "RTF"}
+    styles = ["-", "--", ":", "-.", (0, (1, 3))]
+    for name, K, ls in zip(S4_ROUTES, data["K"], styles):
+        ax.plot(data["j"], K, ls=ls, lw=1.4, label=labels[name])
+    ax.set_xlabel("lag j (steps)")
+    ax.set_ylabel("kernel K_j")
+    ax.set_title(f"S4 kernel, HiPPO-LegS N = {int(data['N'])}, Δ = {float(data['dt']):g}")
+    ax.legend()
+    for name, diff in zip(S4_ROUTES[1:], data["diff"][1:]):
+        ax2.semilogy(data["j"], np.maximum(diff, 1e-18), ".", ms=2, label=labels[name])
+    ax2.set_ylim(1e-18, 1)
+    ax2.set_xlabel("lag j (steps)")
+    ax2.set_ylabel("|K_j - K_j(naive)| (zeros at 1e-18)")
+    ax2.set_title(f"differences; cond(eigvecs of A) = {float(data['eig_cond']):.1e}")
+    ax2.legend(markerscale=4)
+    _source(fig, "https://kexue.fm/archives/10162, https://kexue.fm/archives/10180 (bilinear discretisation)")
+    return fig
+
+
+def plot_nplr_spectra(data):
+    fig, ax = _figure(1, 7.2, 3.2)
+    for m, marker in zip(("legs", "legt", "lagt", "fout"), "o^sx"):
+        ax.plot(data[f"{m}_re"], data[f"{m}_im"], marker, ms=3.5, mfc="none", label=m)
+    ax.set_yscale("symlog", linthresh=1)
+    ax.set_xlabel("Re Λ (1/time)")
+    ax.set_ylabel("Im Λ (1/time)")
+    ax.set_title("Spectra of the normal parts of the NPLR forms (N = 64; fout 65)")
+    ax.legend(ncol=4)
+    _source(fig, "https://kexue.fm/archives/10162 (A = V(diag Λ - PP*)V*, legs: Re Λ = -1/2)")
+    return fig
+
+
+def plot_muon_scalar_map(data):
+    fig, (ax, ax2) = _figure(2, 7.8, 3.6)
+    ax.axhspan(0.7, 1.2, color="0.85", alpha=0.6, lw=0, label="≈0.7-1.2 (band quoted for Keller's)")
+    for i, (label, g, T) in enumerate(zip(MUON_LABELS, data["maps"], data["steps"])):
+        ax.plot(data["x"], g, lw=0.9, ls="-" if i < 10 else "--", label=f"{label} (T={int(T)})")
+    ax.set_xlabel("x = σ / ||M||_F")
+    ax.set_ylabel("g(x) after T steps")
+    ax.set_title("Newton-Schulz scalar maps")
+    ax.legend(fontsize=5.5, ncol=2, loc="lower right")
+    r = np.arange(1, data["sv_before"].size + 1)
+    ax2.plot(r, data["sv_before"], label="before: σ / ||M||_F")
+    ax2.plot(r, data["sv_keller"], label="after Keller (5 steps)")
+    ax2.plot(r, data["sv_polar_express5"], label="after Polar Express (5 steps)")
+    ax2.set_xlabel("singular value rank")
+    ax2.set_ylabel("singular value")
+    ax2.set_title("256 x 128 Gaussian matrix (seed 0)")
+    ax2.legend()
+    _source(fig, "https://kexue.fm/archives/10592, https://kexue.fm/archives/10922, "
+                 "https://kexue.fm/archives/10996, https://kexue.fm/archives/11416")
+    return fig
+
+
+def plot_lr_vs_batch(data):
+    fig, ax = _figure(1, 7.2, 3.4)
+    B = data["B"]
+    ax.plot(B, data["sgd"], "C0", label="SGD: closed form")
+    ax.errorbar(data["mc_B"], data["sgd_mc"], yerr=3 * data["sgd_mc_stderr"], fmt="o", color="C0", ms=3,
+                capsize=2, label="SGD: noisy-quadratic Monte-Carlo (±3 s.e.)")
+    ax.plot(B, data["sign"], "C3", label="SignSGD (Adam model): erf formula")
+    ax.plot(B, data["sign_mean_field"], "C3:", label="SignSGD: mean-field")
+    ax.errorbar(data["mc_B"], data["sign_mc"], yerr=3 * data["sign_mc_stderr"], fmt="s", color="C3", ms=3,
+                capsize=2, label="SignSGD: Monte-Carlo (±3 s.e.)")
+    ax.plot([data["surge_b_noise"]], [data["surge_eta_max"]], "k*", ms=8, label="surge peak (mean-field)")
+    ax.axhline(float(data["surge_eta_inf"]), color="C3", lw=0.6, ls="--")
+    ax.set_xscale("log")
+    ax.set_xlabel("batch size B (examples)")
+    ax.set_ylabel("optimal learning rate η*")
+    ax.set_title("Optimal learning rate vs batch size: SGD saturates, SignSGD surges then falls")
+    ax.legend(loc="lower right")
+    _source(fig, "https://kexue.fm/archives/10542 (n = 16, σ = 4|g|, 20000 samples per point, seeded)")
+    return fig
+
+
+def plot_tied_init_loss(data):
+    from ..embedding import VARIANTS
+
+    fig, ax = _figure(1, 7.2, 3.2)
+    n = data["n"]
+    ax.plot(n, np.log(n), "k:", lw=0.8, label="log n (uniform prediction)")
+    ax.plot(n, data["su_tied"], "k--", lw=0.8, label="Su: log(e^{dσ} + n - 1), tied")
+    for i, (var, curve) in enumerate(zip(VARIANTS, data["expected"])):
+        ax.plot(n, curve, color=f"C{i}", label=f"{var}: expectation")
+        ok = np.isfinite(data["mc"][i])
+        ax.errorbar(data["mc_n"][ok], data["mc"][i][ok], yerr=3 * data["mc_stderr"][i][ok], fmt="o",
+                    color=f"C{i}", ms=3, capsize=2)
+    ax.set_xscale("log")
+    ax.set_xlabel("vocabulary size n")
+    ax.set_ylabel("initial loss (nats)")
+    ax.set_title(f"Initial loss, d = {int(data['d'])}, σ = 1/√d (points: simulation ±3 s.e.)")
+    ax.legend(ncol=2, loc="center right")
+    _source(fig, "https://kexue.fm/archives/9698")
+    return fig
