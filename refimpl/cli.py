@@ -81,6 +81,37 @@ def _golden(args):
     return golden_loader.run_check(args, prog="refimpl golden check")
 
 
+# --- refimpl figures [NAME ...] [--out DIR] [--format png|svg|pdf] | --list (docs/figures.md) ---
+def _add_figures_parser(sub):
+    p = sub.add_parser("figures", help="reproduce the articles' figures from the oracle (needs matplotlib)")
+    p.add_argument("names", nargs="*", metavar="NAME", help="only these figures (default: all)")
+    p.add_argument("--out", default="figures", metavar="DIR", help="output directory (default: figures)")
+    p.add_argument("--format", default="png", choices=("png", "svg", "pdf"), help="image format (default png)")
+    p.add_argument("--list", action="store_true", help="list the figures and their articles")
+
+
+def _figures(args):
+    from .figures import FIGURES, INSTALL_HINT, MissingMatplotlib, make
+
+    if args.list:
+        for f in FIGURES.values():
+            print(f"{f.name:<20} {f.topic:<10} {f.title}  ({', '.join(f.articles)})")
+        return 0
+    unknown = [n for n in args.names if n not in FIGURES]
+    if unknown:
+        print(f"refimpl figures: unknown figure {', '.join(unknown)} (see refimpl figures --list)", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    try:
+        paths = make(args.names or None, args.out, args.format,
+                     on_figure=lambda name, path: print(f"{path}  ({time.perf_counter() - t0:.1f} s)", flush=True))
+    except MissingMatplotlib:
+        print(f"refimpl figures: matplotlib is not installed; {INSTALL_HINT}", file=sys.stderr)
+        return 1
+    print(f"wrote {len(paths)} figures and data.json to {args.out}")
+    return 0
+
+
 def main(argv=None):
     """Entry point of the ``refimpl`` command."""
     parser = argparse.ArgumentParser(prog="refimpl", description="refimpl: the reference oracle.")
@@ -98,7 +129,10 @@ def main(argv=None):
     from .testing.golden_loader import add_check_arguments
 
     add_check_arguments(gsub.add_parser("check", help="check a module's candidates against the files in DIR"))
+    _add_figures_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "figures":
+        return _figures(args)
     if args.command == "verify":
         return _verify(args)
     if args.command == "golden":

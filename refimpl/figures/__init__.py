@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["FIGURES", "FORMATS", "Figure", "MissingMatplotlib", "make", "summarize"]
+__all__ = ["FIGURES", "FORMATS", "INSTALL_HINT", "Figure", "MissingMatplotlib", "make", "summarize"]
 
 FORMATS = ("png", "svg", "pdf")
 INSTALL_HINT = 'install the plots extra (pip install "refimpl[plots]")'
@@ -106,8 +106,8 @@ def _save(fig, path, fmt):
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=90, metadata=meta)
         buf.seek(0)
-        # a 64-colour palette keeps the committed gallery small
-        Image.open(buf).convert("RGB").quantize(64, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+        # a 256-colour palette keeps the committed gallery small
+        Image.open(buf).convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
     else:
         fig.savefig(path, format=fmt, metadata=meta)
     plt.close(fig)

@@ -183,7 +183,7 @@ MUON_TRIPLE_STEPS = 5
 
 def muon_scalar_map():
     """g_T(x) of every Newton--Schulz preset and Polar Express; singular values before/after (seeded)."""
-    x = np.linspace(0.0, 1.0, 1001)
+    x = np.concatenate([[0.0], np.geomspace(1e-4, 1.0, 1200)])
     names = list(muon.COEFFICIENTS)
     maps, steps = [], []
     for name in names:
@@ -246,5 +246,11 @@ def tied_init_loss():
                 continue  # the projection variant's simulation is the slow one; one point is enough
             sim = embedding.simulate_init_loss(int(v), d, sigma, var, rng=i, n_pairs=200)
             mc[a, i], mc_se[a, i] = sim.mean, sim.stderr
+    n_bert = 30522
+    sigmas = np.geomspace(1e-3, 0.1, 41)
     return {"d": _a(d), "sigma": _a(sigma), "n": n, "expected": expected, "su_tied": su,
-            "mc_n": mc_n, "mc": mc, "mc_stderr": mc_se}
+            "mc_n": mc_n, "mc": mc, "mc_stderr": mc_se,
+            "n_sweep": _a(n_bert), "sigmas": sigmas,
+            "tied_vs_sigma": np.array([embedding.expected_init_loss(n_bert, d, float(v), "tied") for v in sigmas]),
+            "su_vs_sigma": np.array([embedding.tied_init_loss(n_bert, d, float(v)) for v in sigmas]),
+            "sigma_uniform": _a(embedding.init_std_for_uniform_loss(n_bert, d))}
