@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from derivations._util import DerivationError, require, show, sym_to_array
+from ._util import DerivationError, require, show, sym_to_array
 
 TOPIC = "ssm"
 N_DERIVE = 8

@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from derivations._util import require, show, sym_to_array
+from ._util import require, show, sym_to_array
 
 TOPIC = "ssm"
 N_DERIVE = 7

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from derivations._util import require, show
+from ._util import require, show
 
 TOPIC = "rope"
 D = 6

@@ -29,7 +29,7 @@ import math
 import numpy as np
 import sympy as sp
 
-from derivations._util import require, show
+from ._util import require, show
 
 TOPIC = "rope"
 

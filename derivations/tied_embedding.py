@@ -28,7 +28,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from derivations._util import require, show
+from ._util import require, show
 
 TOPIC = "embedding"
 D_EXPLICIT = 6

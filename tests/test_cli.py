@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from refimpl import cli, verify
+from refimpl.cli import main
 
 
 def test_verify_ssm_passes_and_writes_json(tmp_path, capsys):
@@ -70,3 +71,70 @@ def test_console_script_and_module_entry_point():
     proc = subprocess.run([sys.executable, "-m", "refimpl", "verify", "ssm"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "passed, 0 failed" in proc.stdout
+
+
+# --- the command line a newcomer meets --------------------------------------------------------
+
+
+def test_version_and_bare_commands_print_help(capsys):
+    from refimpl import __version__
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0 and capsys.readouterr().out.strip() == f"refimpl {__version__}"
+    assert main([]) == 2 and "verify" in capsys.readouterr().out
+    assert main(["golden"]) == 2
+    out = capsys.readouterr().out
+    assert "export" in out and "check" in out and "golden_command" not in out
+
+
+def test_verify_list_and_selection(capsys):
+    assert main(["verify", "--list", "ssm.legs_matvec"]) == 0
+    out = capsys.readouterr().out
+    assert "consistency" in out and "ssm.legs_matvec[numba]" in out
+    assert main(["verify", "no_such_topic"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "unknown topic or check 'no_such_topic'" in captured.err
+
+
+def test_verify_reports_kinds_and_units(capsys, tmp_path):
+    js = tmp_path / "v.json"
+    assert main(["verify", "ssm.legs_matvec", "derivations.rtf", "--json", str(js)]) == 0
+    out = capsys.readouterr().out
+    assert "rel err" in out and "independent checks: 1 passed (derivation 1)" in out
+    assert "consistency checks (refimpl's own paths against each other, not verification): 1 passed" in out
+    data = json.loads(js.read_text())
+    kinds = {r["name"]: (r["kind"], r["independent"]) for r in data["results"]}
+    assert kinds["ssm.legs_matvec[numba]"] == ("consistency", False)
+    assert kinds["derivations.rtf"] == ("derivation", True)
+
+
+def test_derive_command(capsys):
+    assert main(["derive", "--list"]) == 0
+    assert "hippo_legs" in capsys.readouterr().out
+    assert main(["derive", "rope_scaling", "--latex"]) == 0
+    out = capsys.readouterr().out
+    assert "% ntk_lambda" in out and "\\frac" in out
+    with pytest.raises(SystemExit):
+        main(["derive", "no_such_derivation"])
+    import refimpl.derivations as d
+
+    assert d.__name__ == "refimpl.derivations" and "hippo_legs" in d.names()
+
+
+def test_golden_check_takes_names_anywhere(tmp_path, capsys, monkeypatch):
+    gdir = tmp_path / "g"
+    assert main(["golden", "export", str(gdir), "ssm.legs_matvec", "--examples", "4"]) == 0
+    (tmp_path / "cand_mod_cli.py").write_text(
+        "import numpy as np\n"
+        "def ssm_legs_matvec(v):\n"
+        "    n = np.arange(v.shape[0]); r = np.sqrt(2 * n + 1.0)\n"
+        "    return (-np.tril(np.outer(r, r), -1) - np.diag(n + 1.0)) @ v\n")
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    js = tmp_path / "r.json"
+    assert main(["golden", "check", str(gdir), "--module", "cand_mod_cli", "ssm.legs_matvec", "--json", str(js)]) == 0
+    out = capsys.readouterr().out
+    assert "ran" in out and "skipped 2: the candidate does not take 'normalization'" in out
+    rep = json.loads(js.read_text())
+    assert rep["passed"] and rep["cases"][0]["n_skipped"] == 2 and rep["cases"][0]["status"] == "PASS"

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import time
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-__all__ = ["FIGURES", "FORMATS", "INSTALL_HINT", "Figure", "MissingMatplotlib", "make", "summarize"]
+__all__ = ["FIGURES", "FORMATS", "INSTALL_HINT", "Figure", "MissingMatplotlib", "add_arguments", "make", "run",
+           "summarize"]
 
 FORMATS = ("png", "svg", "pdf")
 INSTALL_HINT = 'install the plots extra (pip install "refimpl[plots]")'
@@ -38,20 +41,19 @@ class Figure:
 
 
 def _fig(name, topic, title, *articles):
-    from . import data
-
     return Figure(name, topic, title, tuple(f"https://kexue.fm/archives/{a}" for a in articles),
-                  getattr(data, name), _plot_function(name))
+                  _lazy("data", name, name), _lazy("plot", f"plot_{name}", f"plot_{name}"))
 
 
-def _plot_function(name):
-    def plot(d):
-        from . import plot as _plot
+def _lazy(module, attr, qualname):
+    """The function ``refimpl.figures.<module>.<attr>``, imported on first call (keeps ``refimpl --help`` fast)."""
+    def call(*args):
+        import importlib
 
-        return getattr(_plot, f"plot_{name}")(d)
+        return getattr(importlib.import_module(f"{__name__}.{module}"), attr)(*args)
 
-    plot.__name__ = f"plot_{name}"
-    return plot
+    call.__name__ = call.__qualname__ = qualname
+    return call
 
 
 FIGURES = {f.name: f for f in (
@@ -153,3 +155,38 @@ def make(names=None, out="figures", fmt="png", *, on_figure=None):
         json.dump({k: summary[k] for k in sorted(summary)}, fh, indent=1, sort_keys=True)
         fh.write("\n")
     return paths
+
+
+# --- the ``refimpl figures`` subcommand (refimpl.cli calls add_arguments and run) ---
+
+
+def add_arguments(sub):
+    """Add ``figures [NAME ...] [--out DIR] [--format png|svg|pdf] [--list]`` to the ``refimpl`` subparsers."""
+    p = sub.add_parser("figures", help="reproduce the articles' figures from the oracle (needs matplotlib)",
+                       description="Reproduce the articles' figures from the oracle; see docs/figures.md.")
+    p.add_argument("names", nargs="*", metavar="NAME", help="only these figures (default: all; see --list)")
+    p.add_argument("--out", default="figures", metavar="DIR", help="output directory (default: figures)")
+    p.add_argument("--format", default="png", choices=FORMATS, help="image format (default: png)")
+    p.add_argument("--list", action="store_true", help="list the figures and their articles")
+    return p
+
+
+def run(args):
+    """Run ``refimpl figures``; returns the exit status (2: unknown name, 1: matplotlib missing)."""
+    if args.list:
+        for f in FIGURES.values():
+            print(f"{f.name:<20} {f.topic:<10} {f.title}  ({', '.join(f.articles)})")
+        return 0
+    unknown = [n for n in args.names if n not in FIGURES]
+    if unknown:
+        print(f"refimpl figures: unknown figure {', '.join(unknown)} (see refimpl figures --list)", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    try:
+        paths = make(args.names or None, args.out, args.format,
+                     on_figure=lambda name, path: print(f"{path}  ({time.perf_counter() - t0:.1f} s)", flush=True))
+    except MissingMatplotlib:
+        print(f"refimpl figures: matplotlib is not installed; {INSTALL_HINT}", file=sys.stderr)
+        return 1
+    print(f"wrote {len(paths)} figures and data.json to {args.out}")
+    return 0

@@ -36,6 +36,8 @@ from typing import Callable
 
 import numpy as np
 
+from .sources import RngSource
+
 __all__ = ["Article", "Case", "Peer", "all_cases", "case_names", "get_case"]
 
 #: Tolerance dtypes a case may list.
@@ -273,8 +275,6 @@ class Case:
         implements only the default has those to check against) and odd
         ones draw every option.
         """
-        from .oracle import RngSource
-
         out = []
         defaults = self.keyword_defaults()
         pins = [dict(c) for c in self.corners]

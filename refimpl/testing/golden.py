@@ -76,7 +76,7 @@ def _encode_case(case, n_examples):
     """Arrays and manifest entry of one case."""
     arrays = {}
     entry_examples = []
-    for k, (args, kwargs, drawn) in enumerate(case.examples(n_examples)):
+    for k, (args, kwargs, drawn) in enumerate(case.examples(n_examples + len(case.corners))):
         enc = {"args": [], "kwargs": []}
         params = {}
         for group, items in (("args", args), ("kwargs", list(kwargs.items()))):
@@ -106,7 +106,7 @@ def _encode_case(case, n_examples):
                     scalars.append(j)
                 arrays[f"out/{dt}/{k}/{j}"] = a
         entry_examples.append({"parameters": params, **enc, "n_outputs": n_out, "tuple": is_tuple,
-                               "scalar_outputs": scalars})
+                               "scalar_outputs": scalars, "corner": k < len(case.corners)})
     names = set()
     for ex in entry_examples:
         names.update(ex["parameters"])

@@ -308,6 +308,7 @@ class Example:
     kwargs: dict
     parameters: dict
     expected: dict  # dtype -> output (array or tuple)
+    corner: bool = False  # one of the case's hard corners
 
 
 def _decode_value(item, arrays):
@@ -347,7 +348,7 @@ def load_case(directory, name, manifest=None):
             outs = tuple(o if o.ndim or not ex.get("scalar_outputs") or j not in ex["scalar_outputs"]
                          else o.item() for j, o in enumerate(outs))
             expected[dt] = outs if ex["tuple"] else outs[0]
-        examples.append(Example(k, args, kwargs, dict(ex["parameters"]), expected))
+        examples.append(Example(k, args, kwargs, dict(ex["parameters"]), expected, bool(ex.get("corner", False))))
     return entry, examples
 
 
@@ -393,7 +394,13 @@ def call_candidate(candidate, args, kwargs, convert, fixed=()):
 
 @dataclasses.dataclass
 class CaseReport:
-    """Outcome of checking one case against the golden files."""
+    """Outcome of checking one case against the golden files.
+
+    ``n_examples`` ran; ``skipped`` maps each reason (an option the
+    candidate lacks held away from its default, a ``--fixed`` value) to the
+    number of examples it left out. A case whose hard-corner examples were
+    all skipped is ``incomplete``, and an incomplete case has not passed.
+    """
 
     name: str
     dtype: str
@@ -403,6 +410,30 @@ class CaseReport:
     max_rel: float
     ratio: float
     message: str = ""
+    skipped: dict = dataclasses.field(default_factory=dict)
+    n_corners: int = 0
+    corners_run: int = 0
+
+    @property
+    def n_skipped(self):
+        return sum(self.skipped.values())
+
+    @property
+    def incomplete(self):
+        return self.n_corners > 0 and self.corners_run == 0
+
+    @property
+    def status(self):
+        """"PASS", "FAIL" or "INCOMPLETE" (every hard corner skipped)."""
+        if not self.passed:
+            return "FAIL"
+        return "INCOMPLETE" if self.incomplete else "PASS"
+
+    def to_dict(self):
+        """The report as a JSON-serialisable dict."""
+        d = dataclasses.asdict(self)
+        d.update(status=self.status, n_skipped=self.n_skipped)
+        return d
 
 
 @dataclasses.dataclass
@@ -414,19 +445,29 @@ class Report:
 
     @property
     def passed(self):
-        return bool(self.cases) and all(c.passed for c in self.cases)
+        return bool(self.cases) and all(c.status == "PASS" for c in self.cases)
+
+    def to_dict(self):
+        """The report as a JSON-serialisable dict."""
+        return {"passed": self.passed, "cases": [c.to_dict() for c in self.cases], "missing": list(self.missing)}
 
     def __bool__(self):
         return self.passed
 
     def summary(self):
         """A readable table of the results."""
-        lines = [f"{'case':<32} {'dtype':<9} {'status':<6} {'n':>3} {'max abs err':>11} {'err/tol':>8}"]
+        lines = [f"{'case':<32} {'dtype':<9} {'status':<10} {'ran':>4} {'skipped':>7} {'max abs err':>11} "
+                 f"{'err/tol':>8}"]
         for c in self.cases:
-            lines.append(f"{c.name:<32} {c.dtype:<9} {'PASS' if c.passed else 'FAIL':<6} {c.n_examples:>3} "
+            lines.append(f"{c.name:<32} {c.dtype:<9} {c.status:<10} {c.n_examples:>4} {c.n_skipped:>7} "
                          f"{c.max_abs:>11.2e} {c.ratio:>8.2g}")
             if c.message:
                 lines.append(f"    {c.message}")
+            for why, n in c.skipped.items():
+                lines.append(f"    skipped {n}: {why}")
+            if c.incomplete:
+                lines.append(f"    all {c.n_corners} hard-corner examples were skipped: not a pass (give the "
+                             "candidate the options above, or pin them with --fixed to check it as it is)")
         if self.missing:
             lines.append(f"not provided by the candidates (not checked): {', '.join(self.missing)}")
         return "\n".join(lines)
@@ -455,6 +496,18 @@ def unaccepted_options(candidate, defaults, fixed=()):
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
         return {}
     return {n: d for n, d in defaults.items() if n not in params and n not in fixed}
+
+
+def _skip_reason(example, fixed, auto=None):
+    """Why ``example`` is left out (a string), ``None`` when it runs; KeyError for an unknown fixed name."""
+    for k, d in (auto or {}).items():
+        v = example.kwargs.get(k, d)
+        if not same_value(v, d):
+            return f"the candidate does not take {k!r}; these examples set it away from its default {d!r}"
+    m = _matches(example, fixed)
+    if m is None:
+        raise KeyError(next(iter(fixed)))
+    return None if m else f"--fixed {', '.join(f'{k}={v!r}' for k, v in fixed.items())} excludes them"
 
 
 def _matches(example, fixed, auto=None):
@@ -488,14 +541,17 @@ def check_case(directory, name, candidate, *, dtype="float64", convert=None, fix
     fixed = dict(fixed or {})
     known = sorted(set(entry.get("parameter_names", [])))
     auto = unaccepted_options(candidate, entry.get("defaults", {}), fixed)
-    selected = []
+    selected, skipped = [], {}
     for ex in examples:
-        m = _matches(ex, fixed, auto)
-        if m is None:
+        try:
+            why = _skip_reason(ex, fixed, auto)
+        except KeyError:
             raise GoldenError(f"parameter 'fixed': {name!r} has no parameter among {sorted(fixed)}; its parameters "
-                              f"are: {', '.join(known)}")
-        if m:
+                              f"are: {', '.join(known)}") from None
+        if why is None:
             selected.append(ex)
+        else:
+            skipped[why] = skipped.get(why, 0) + 1
     if not selected:
         raise GoldenError(f"no stored example of {name!r} has {fixed} (options the candidate lacks held at "
                           f"their defaults: {auto}); export more examples (--examples)")
@@ -504,7 +560,8 @@ def check_case(directory, name, candidate, *, dtype="float64", convert=None, fix
     atol = tol["atol"] if atol is None else atol
     conv = make_converter(convert, dtype)
     keep = tuple(entry.get("keep_dtype", ()))
-    rep = CaseReport(name, dtype, True, len(selected), 0.0, 0.0, 0.0)
+    rep = CaseReport(name, dtype, True, len(selected), 0.0, 0.0, 0.0, skipped=skipped,
+                     n_corners=sum(ex.corner for ex in examples), corners_run=sum(ex.corner for ex in selected))
     for ex in selected:
         args, kwargs = cast_inputs(ex.args, ex.kwargs, dtype, keep)
         try:
@@ -579,6 +636,7 @@ def add_check_arguments(parser):
                         help="array type the candidates take (default: numpy)")
     parser.add_argument("--fixed", action="append", metavar="KEY=VALUE",
                         help="only examples with this parameter value, not passed to the candidate (repeatable)")
+    parser.add_argument("--json", metavar="FILE", help="also write the report as JSON")
 
 
 def run_check(args, prog="refimpl_golden.py"):
@@ -602,6 +660,9 @@ def run_check(args, prog="refimpl_golden.py"):
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     print(report.summary())
+    if getattr(args, "json", None):
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(report.to_dict(), fh, indent=2)
     return 0 if report.passed else 1
 
 
@@ -610,7 +671,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="refimpl_golden.py",
                                      description="Check candidate kernels against refimpl golden vectors.")
     add_check_arguments(parser)
-    return run_check(parser.parse_args(argv))
+    return run_check(parser.parse_intermixed_args(argv))
 
 
 if __name__ == "__main__":  # pragma: no cover

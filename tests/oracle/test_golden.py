@@ -297,3 +297,31 @@ def test_every_registered_case_round_trips(tmp_path):
             for ex in examples:
                 for out in golden_loader._as_outputs(ex.expected["float32"]):
                     assert isinstance(out, float) or out.dtype in (np.float64, np.complex128, np.bool_)
+
+
+def test_a_case_whose_corners_were_all_skipped_is_not_a_pass(tmp_path, monkeypatch):
+    """Skipped examples are counted with their reason; skipping every hard corner is INCOMPLETE, not PASS."""
+    import numpy as np
+
+    from refimpl.testing import cases, golden, golden_loader
+    from refimpl.testing.cases import Case
+
+    def scaled(x, *, factor=1.0, flip=False):
+        return (-x if flip else x) * factor
+
+    def inputs(src):
+        return {"x": src.normal("x", (3,)), "flip": src.boolean("flip")}
+
+    case = Case("zz.scaled", scaled, inputs, {"float64": (1e-12, 0.0)}, "exact", corners=({"flip": True},))
+    monkeypatch.setattr(cases, "_CASES", {**cases.all_cases(), case.name: case})
+    golden.export(str(tmp_path), ["zz.scaled"], n_examples=4)
+    no_flip = golden_loader.check_dir(str(tmp_path), {"zz.scaled": lambda x: x})
+    (rep,) = no_flip.cases
+    assert rep.passed and rep.status == "INCOMPLETE" and not no_flip.passed
+    assert rep.n_skipped >= 1 and "does not take 'flip'" in next(iter(rep.skipped))
+    assert "hard-corner examples were skipped" in no_flip.summary()
+    full = golden_loader.check_dir(str(tmp_path), {"zz.scaled": lambda x, flip=False: -x if flip else x})
+    assert full.passed and full.cases[0].n_skipped == 0
+    wrong = golden_loader.check_dir(str(tmp_path), {"zz.scaled": lambda x, flip=False: x})
+    assert not wrong.passed and wrong.cases[0].status == "FAIL"
+    assert np.isfinite(wrong.cases[0].max_abs)

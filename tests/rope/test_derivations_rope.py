@@ -1,7 +1,7 @@
 """The SymPy derivations of the rope topic run and agree with refimpl (also run by `refimpl verify`)."""
 import pytest
 
-from derivations import rope_relative, rope_scaling
+from refimpl.derivations import rope_relative, rope_scaling
 
 
 @pytest.mark.parametrize("mod", [rope_relative, rope_scaling], ids=lambda m: m.__name__)

@@ -5,7 +5,7 @@ import scipy.signal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from derivations.discretization import order_slopes
+from refimpl.derivations.discretization import order_slopes
 from refimpl.ssm import discretize, legs
 
 SCIPY_NAME = {"forward_euler": "euler", "backward_euler": "backward_diff", "bilinear": "bilinear", "zoh": "zoh"}

@@ -154,6 +154,6 @@ def test_legs_solve_rejects_complex():
 
 
 def test_derivation_check_passes():
-    from derivations import hippo_legs
+    from refimpl.derivations import hippo_legs
 
     assert hippo_legs.check() < 1e-14
