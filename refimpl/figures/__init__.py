@@ -128,8 +128,10 @@ def make(names=None, out="figures", fmt="png", *, on_figure=None):
     MissingMatplotlib
         matplotlib is not installed.
     """
+    if isinstance(names, str):
+        names = [names]
     names = list(FIGURES) if not names else list(names)
-    unknown = [n for n in names if n not in FIGURES]
+    unknown = [n for n in names if not isinstance(n, str) or n not in FIGURES]
     if unknown:
         raise ValueError(f"unknown figure {', '.join(map(repr, unknown))}; known: {', '.join(FIGURES)}")
     if fmt not in FORMATS:

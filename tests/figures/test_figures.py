@@ -292,5 +292,9 @@ def test_make_writes_and_updates_summary(tmp_path):
     assert set(saved) == {"other", "rope_rerope"}
     with pytest.raises(ValueError, match="unknown figure"):
         make(["nope"], str(tmp_path))
+    with pytest.raises(ValueError, match="unknown figure"):
+        make([3], str(tmp_path))
+    make("rope_rerope", str(tmp_path))  # one name as a string
+    assert (tmp_path / "rope_rerope.png").stat().st_size > 2000
     with pytest.raises(ValueError, match="fmt"):
         make(["rope_rerope"], str(tmp_path), "gif")
