@@ -190,5 +190,5 @@ def run(args):
     except MissingMatplotlib:
         print(f"refimpl figures: matplotlib is not installed; {INSTALL_HINT}", file=sys.stderr)
         return 1
-    print(f"wrote {len(paths)} figures and data.json to {args.out}")
+    print(f"wrote {len(paths)} figure{'' if len(paths) == 1 else 's'} and data.json to {args.out}")
     return 0
