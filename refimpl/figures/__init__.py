@@ -64,7 +64,7 @@ FIGURES = {f.name: f for f in (
     _fig("jl_h_dim", "jl", "h_n and the bound n > 8.33 log N with the articles' numbers", 7695, 8711),
     _fig("nope_readback", "attention", "NoPE: position read back from the variance", 10347),
     _fig("legs_reconstruction", "ssm", "LegS online reconstruction at several N, LegT's window", 10114, 10137),
-    _fig("s4_kernel_routes", "ssm", "The S4 kernel five ways and their differences", 10162, 10180),
+    _fig("s4_kernel_routes", "ssm", "The S4 kernel six ways and their differences", 10162, 10180),
     _fig("nplr_spectra", "ssm", "Eigenvalues of the NPLR normal parts", 10162),
     _fig("muon_scalar_map", "muon", "Newton-Schulz scalar maps and singular values", 10592, 10922, 10996, 11416),
     _fig("lr_vs_batch", "scaling", "Optimal learning rate vs batch size: SGD and the sign surge", 10542),

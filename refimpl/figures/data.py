@@ -145,11 +145,11 @@ def legs_reconstruction():
             "legt_t": L - window + offsets, "legt": legt, "legt_N": _a(32), "window": _a(window)}
 
 
-S4_ROUTES = ("naive", "generating", "dplr_cauchy", "diagonal", "rtf")
+S4_ROUTES = ("naive", "generating", "dplr_cauchy", "scan", "diagonal", "rtf")
 
 
 def s4_kernel_routes():
-    """The S4 kernel of bilinear-discretised HiPPO-LegS (N = 16) by five routes (https://kexue.fm/archives/10162)."""
+    """The S4 kernel of bilinear-discretised HiPPO-LegS (N = 16) by six routes (https://kexue.fm/archives/10162)."""
     N, L, dt = 16, 256, 0.1
     A, B = ssm.legs(N)
     C = np.random.default_rng(0).standard_normal(N)
@@ -159,11 +159,14 @@ def s4_kernel_routes():
     Lam, P, Bv, V = ssm.nplr("legs", N)
     Ct = ssm.ctilde_from_c(Ab, C, L)
     cauchy = ssm.kernel_dplr(Lam, P, P, Bv, V.T @ Ct, dt, L).real
+    impulse = np.zeros(L)
+    impulse[0] = 1.0
+    recurrence = ssm.scan(Ab, Bb, C, impulse)
     w, W = np.linalg.eig(A)
     diag = ssm.kernel_diag(w, np.linalg.solve(W, B), W.T @ C, dt, L, "bilinear").real
     a, b = ssm.rtf_from_ssm(Ab, Bb, C, L=L)
     rtf = ssm.rtf_kernel(a, b, L)
-    K = np.stack([naive, generating, cauchy, diag, rtf]).real
+    K = np.stack([naive, generating, cauchy, recurrence, diag, rtf]).real
     return {"N": _a(N), "dt": _a(dt), "j": np.arange(L, dtype=float), "K": K,
             "diff": np.abs(K - naive), "eig_cond": _a(np.linalg.cond(W))}
 

@@ -180,17 +180,19 @@ def plot_legs_reconstruction(data):
 def plot_s4_kernel_routes(data):
     fig, (ax, ax2) = _figure(2, 7.6, 3.2)
     labels = {"naive": "naive C Ā^j B̄", "generating": "generating function",
-              "dplr_cauchy": "DPLR / Cauchy", "diagonal": "diagonal (eig of A)", "rtf": "RTF"}
-    styles = ["-", "--", ":", "-.", (0, (1, 3))]
-    for name, K, ls in zip(S4_ROUTES, data["K"], styles):
-        ax.plot(data["j"], K, ls=ls, lw=1.4, label=labels[name])
+              "dplr_cauchy": "DPLR / Cauchy", "scan": "recurrence (impulse)", "diagonal": "diagonal (eig of A)",
+              "rtf": "RTF"}
+    styles = ["-", "--", ":", (0, (5, 1, 1, 1)), "-.", (0, (1, 3))]
+    for i, (name, K, ls) in enumerate(zip(S4_ROUTES, data["K"], styles)):
+        ax.plot(data["j"], K, ls=ls, lw=1.4, color=f"C{i}", label=labels[name])
     ax.set_xlim(0, 60)
     ax.set_xlabel("lag j (steps)")
     ax.set_ylabel("kernel K_j (first 60 of 256 lags)")
     ax.set_title(f"S4 kernel, HiPPO-LegS N = {int(data['N'])}, Δ = {float(data['dt']):g}")
     ax.legend()
-    for name, diff in zip(S4_ROUTES[1:], data["diff"][1:]):
-        ax2.semilogy(data["j"], np.maximum(diff, 1e-18), ".", ms=2, label=labels[name])
+    for i, (name, diff) in enumerate(zip(S4_ROUTES, data["diff"])):
+        if i:
+            ax2.semilogy(data["j"], np.maximum(diff, 1e-18), ".", ms=1.6, color=f"C{i}", label=labels[name])
     ax2.set_ylim(1e-18, 1)
     ax2.set_xlabel("lag j (steps)")
     ax2.set_ylabel("|K_j - K_j(naive)| (zeros at 1e-18)")

@@ -121,8 +121,9 @@ def test_s4_kernel_routes_agree():
     d = get("s4_kernel_routes")
     K = d["K"]
     scale = np.abs(K[0]).max()
-    assert np.max(d["diff"][1:3]) <= 1e-13 * scale  # generating function, DPLR/Cauchy
-    assert np.max(d["diff"][3:]) <= 1e-6 * scale  # diagonal and RTF: ill-conditioned, see docs/ssm.md
+    assert data.S4_ROUTES == ("naive", "generating", "dplr_cauchy", "scan", "diagonal", "rtf")
+    assert np.max(d["diff"][1:4]) <= 1e-13 * scale  # generating function, DPLR/Cauchy, recurrence
+    assert np.max(d["diff"][4:]) <= 1e-6 * scale  # diagonal and RTF: ill-conditioned, see docs/ssm.md
     A, B = ssm.legs(16)
     C = np.random.default_rng(0).standard_normal(16)
     Ab = np.linalg.solve(np.eye(16) - 0.05 * A, np.eye(16) + 0.05 * A)
