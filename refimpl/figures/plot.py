@@ -55,7 +55,7 @@ def plot_rope_scaling(data):
     i36 = 36
     paper, hf = data["ratio"][5][i36], data["ratio"][6][i36]
     ax.annotate(f"i = 36: the paper's ramp divides θ by\n{paper / hf:.2f} x what transformers' does\n"
-                "(the 2.30 of docs/ERRATA)", xy=(i36, hf), xytext=(44, 1.15), fontsize=7,
+                "(ERRATA.md: 2.30)", xy=(i36, hf), xytext=(46.5, 1.06), fontsize=7,
                 arrowprops={"arrowstyle": "->", "lw": 0.6})
     ax.plot([i36, i36], [hf, paper], "k*", ms=6)
     ax.set_yscale("log")
@@ -104,15 +104,15 @@ def plot_attention_entropy(data):
     ax.plot(n, np.log(n), "k:", lw=0.8, label="log n (uniform attention)")
     for tag, color in (("c1", "C0"), ("c4", "C3")):
         c = tag[1:]
-        ax.plot(n, data[f"plain_{tag}"], "o-", color=color, ms=3, label=f"scale 1/√d, c = {c}")
-        ax.plot(n, data[f"logn_{tag}"], "s--", color=color, ms=3, label=f"log_512 n / √d, c = {c}")
+        ax.plot(n, data[f"plain_{tag}"], "o-", color=color, ms=3, label=f"logits c q·k/√d, c = {c}")
+        ax.plot(n, data[f"logn_{tag}"], "s--", color=color, ms=3, label=f"logits c log_512(n) q·k/√d, c = {c}")
     ax.axvline(float(data["base"]), color="0.5", lw=0.6, ls=":")
     ax.text(float(data["base"]) * 1.05, 0.3, "n = 512: both scales equal (the article's calibration)", fontsize=7)
     ax.set_xscale("log", base=2)
     ax.set_ylim(bottom=0)
     ax.set_xlabel("sequence length n (keys)")
     ax.set_ylabel("mean attention entropy (nats)")
-    ax.set_title("Entropy-invariant attention: entropy vs length (logit scale c)")
+    ax.set_title("Entropy-invariant attention: entropy vs length (q, k ~ N(0, I), d = 64)")
     ax.legend(ncol=2, loc="upper left")
     _source(fig, "https://kexue.fm/archives/8823, https://kexue.fm/archives/9034")
     return fig
