@@ -247,7 +247,9 @@ def test_committed_gallery_is_current(name):
         assert stats["shape"] == old["shape"] and stats["nonfinite"] == old["nonfinite"], key
         for s in ("sum", "abs_sum", "weighted_sum", "square_sum"):
             scale = max(stats["abs_sum"], stats["square_sum"] ** 0.5, 1e-300)
-            assert abs(stats[s] - old[s]) <= 1e-9 * scale, (key, s, stats[s], old[s])
+            assert abs(stats[s] - old[s]) <= 1e-9 * scale, (
+                f"{name}.{key} ({s}): now {stats[s]!r}, committed {old[s]!r}; if the change is intended, "
+                "run `refimpl figures --out docs/figures`, look at the images and commit them")
 
 
 def test_gallery_is_small():
