@@ -190,5 +190,8 @@ def run(args):
     except MissingMatplotlib:
         print(f"refimpl figures: matplotlib is not installed; {INSTALL_HINT}", file=sys.stderr)
         return 1
+    except OSError as exc:  # --out is a file, not writable, ...
+        print(f"refimpl figures: cannot write to --out {args.out!r}: {exc}", file=sys.stderr)
+        return 2
     print(f"wrote {len(paths)} figure{'' if len(paths) == 1 else 's'} and data.json to {args.out}")
     return 0

@@ -273,6 +273,14 @@ def test_cli_unknown_name(capsys, tmp_path):
     assert not os.listdir(tmp_path)
 
 
+def test_cli_out_is_a_file(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "a_file"
+    target.write_text("x")
+    assert main(["figures", "rope_rerope", "--out", str(target)]) == 2
+    assert "cannot write to --out" in capsys.readouterr().err
+
+
 def test_cli_bad_format():
     with pytest.raises(SystemExit):
         main(["figures", "--format", "gif"])
