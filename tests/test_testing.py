@@ -83,3 +83,73 @@ def test_scalar_strategies_respect_ranges(d, n, N, dt, lam):
     assert N % 2 == 0 and 2 <= N <= 64
     assert 1e-3 <= dt <= 1e-1
     assert lam.shape == (4,) and np.all(lam.real < 0)
+
+
+# --- comparisons never pass by accident ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("kwargs", [{"rtol": float("nan")}, {"atol": float("nan"), "rtol": 0.0},
+                                    {"rtol": -1.0}, {"atol": True}])
+def test_assert_close_rejects_bad_tolerances(kwargs):
+    from refimpl.testing import assert_close
+
+    with pytest.raises((ValueError, TypeError), match="'rtol'|'atol'"):
+        assert_close([1.0, 5.0], [1.0, 2.0], **kwargs)
+
+
+def test_assert_close_order_and_desired_alias():
+    from refimpl.testing import assert_close
+
+    assert_close([1.0], desired=[1.0])
+    with pytest.raises(AssertionError, match="actual 1.0, expected 1.1"):
+        assert_close([1.0], [1.1])
+    with pytest.raises(TypeError, match="not both"):
+        assert_close([1.0], [1.0], desired=[1.0])
+
+
+@pytest.mark.parametrize("actual,expected,match", [
+    ([], [1.0, 2.5], "same shape"), (np.ones((3, 1)), np.full(3, 2.0), "same shape"),
+    (None, [1.0], "'actual'"), ([1.0], "x", "'expected'"), ([], [], "empty")])
+def test_max_error_refuses_what_it_cannot_measure(actual, expected, match):
+    from refimpl.testing import max_error
+
+    with pytest.raises((ValueError, TypeError), match=match):
+        max_error(actual, expected)
+
+
+def test_check_against_dtype_spellings_and_convert():
+    torch = pytest.importorskip("torch")
+    from refimpl.testing import check_against
+
+    def matvec(v):
+        n = np.arange(v.shape[0])
+        r = np.sqrt(2 * n + 1.0)
+        return ((-np.tril(np.outer(r, r), -1) - np.diag(n + 1.0)).astype(v.dtype)) @ v
+
+    for dt in ("float32", np.float32, np.dtype("float32"), torch.float32):
+        res = check_against("ssm.legs_matvec", matvec, dtype=dt, max_examples=3)
+        assert res and res.dtype == "float32"
+    with pytest.raises(ValueError, match="parameter 'convert'") as exc:
+        check_against("ssm.legs_matvec", matvec, convert="tensorflow")
+    assert type(exc.value) is ValueError
+    with pytest.raises(ValueError, match="parameter 'dtype'"):
+        check_against("ssm.legs_matvec", matvec, dtype="float8")
+
+
+def test_failure_message_replays_and_counts_distinct_examples():
+    from refimpl.testing import check_against
+
+    def off(v, normalization="paper"):
+        n = np.arange(v.shape[0])
+        r = np.sqrt(2 * n + 1.0)
+        return (-np.tril(np.outer(r, r), -1) - np.diag(n + 1.1)) @ v
+
+    res = check_against("ssm.legs_matvec", off, max_examples=30)
+    msg = res.message
+    assert not res and msg.count("out of tolerance") == 1 and "np.float64(" not in msg
+    assert res.n_examples == 1  # the first example fails; shrinking runs are not counted
+    ns = {"candidate": off}
+    exec(res.counterexample.snippet(res.name, res.dtype), ns)
+    assert np.max(np.abs(ns["actual"] - ns["expected"])) > 1e-3  # the replay reproduces the failure
+    d = res.to_dict()
+    assert d["passed"] is False and "replay(" in d["counterexample"]["replay"]

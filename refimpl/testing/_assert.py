@@ -6,7 +6,7 @@ import numpy as np
 __all__ = ["DEFAULT_TOLERANCES", "assert_close", "max_error", "to_numpy"]
 
 #: Default ``(rtol, atol)`` per dtype of ``actual``. An element passes when
-#: ``|actual - desired| <= atol + rtol * |desired|``.
+#: ``|actual - expected| <= atol + rtol * |expected|``.
 #:
 #: - float64 / complex128: ``rtol=1e-10, atol=1e-12``. A different but
 #:   correct float64 summation order stays far inside this (about 1e-15
@@ -58,31 +58,68 @@ def to_numpy(x):
     return arr
 
 
-def max_error(actual, desired):
-    """Return ``(max_abs_error, max_rel_error)`` of ``actual`` against ``desired``.
+def _numeric(x, name):
+    if x is None or isinstance(x, (str, bytes)):
+        raise TypeError(f"parameter '{name}' must be an array or a number, got {type(x).__name__}")
+    try:
+        arr = to_numpy(x)
+    except (TypeError, ValueError) as exc:  # ragged lists
+        raise TypeError(f"parameter '{name}' must be a numeric array: {exc}") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise TypeError(f"parameter '{name}' must be a numeric array, got dtype {arr.dtype}")
+    return arr
 
-    The relative error divides by ``|desired|`` where that is non-zero.
+
+def _same_shape(a, d, what="actual"):
+    if a.shape != d.shape:
+        raise ValueError(f"parameters '{what}' and 'expected' must have the same shape (no broadcasting), "
+                         f"got {a.shape} and {d.shape}")
+
+
+def max_error(actual, expected):
+    """Return ``(max_abs_error, max_rel_error)`` of ``actual`` against ``expected``.
+
+    The relative error divides by ``|expected|`` where that is non-zero.
+    Both must be numeric arrays of the same shape, not empty (ValueError or
+    TypeError naming the parameter otherwise); a NaN in either gives NaN.
     """
-    a = to_numpy(actual).astype(np.complex128 if np.iscomplexobj(to_numpy(actual)) else np.float64)
-    d = to_numpy(desired)
-    d = d.astype(np.complex128 if np.iscomplexobj(d) else np.float64)
+    a = _numeric(actual, "actual")
+    d = _numeric(expected, "expected")
+    _same_shape(a, d)
     if a.size == 0:
-        return 0.0, 0.0
+        raise ValueError("parameters 'actual' and 'expected' are empty: there is no error to measure")
+    wide = np.complex128 if np.iscomplexobj(a) or np.iscomplexobj(d) else np.float64
+    a = a.astype(wide)
+    d = d.astype(wide)
     err = np.abs(a - d)
     mag = np.abs(d)
-    rel = np.where(mag > 0, err / np.where(mag > 0, mag, 1.0), np.where(err > 0, np.inf, 0.0))
+    with np.errstate(invalid="ignore"):
+        rel = np.where(mag > 0, err / np.where(mag > 0, mag, 1.0), np.where(err > 0, np.inf, 0.0))
     return float(np.max(err)), float(np.max(rel))
 
 
-def assert_close(actual, desired, *, rtol=None, atol=None, dtype=None, err_msg=""):
-    """Assert ``|actual - desired| <= atol + rtol * |desired|`` elementwise.
+def _tolerance(value, name):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"parameter '{name}' must be a real number >= 0, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not (np.isfinite(value) and value >= 0):
+        raise ValueError(f"parameter '{name}' must be a finite number >= 0, got {value}")
+    return value
+
+
+def assert_close(actual, expected=None, *, rtol=None, atol=None, dtype=None, err_msg="", desired=None):
+    """Assert ``|actual - expected| <= atol + rtol * |expected|`` elementwise.
+
+    The argument order is hypothesis's and torch's (``actual`` first), the
+    order :func:`refimpl.testing.check_against` reports in.
 
     Parameters
     ----------
     actual : array_like
         The implementation under test (NumPy, torch, JAX or CuPy array).
-    desired : array_like
-        The reference (usually a refimpl result in float64).
+    expected : array_like
+        The reference (usually a refimpl result in float64). ``desired=``
+        (NumPy's name) is accepted as another name for it.
     rtol, atol : float, optional
         Tolerances; by default taken from :data:`DEFAULT_TOLERANCES` for the
         dtype of ``actual`` (or ``dtype``).
@@ -107,10 +144,18 @@ def assert_close(actual, desired, *, rtol=None, atol=None, dtype=None, err_msg="
     >>> from refimpl.testing import assert_close
     >>> assert_close(np.float32([1.0, 2.0]) + 1e-7, [1.0, 2.0])
     """
+    if desired is not None:
+        if expected is not None:
+            raise TypeError("pass either 'expected' or its other name 'desired', not both")
+        expected = desired
+    if expected is None:
+        raise TypeError("assert_close() needs 'expected' (the reference)")
+    if dtype is not None and not isinstance(dtype, str):
+        dtype = str(getattr(dtype, "name", dtype))
     name = dtype or _dtype_name(actual) or "float64"
     name = str(name).replace("torch.", "")
-    a = to_numpy(actual)
-    d = to_numpy(desired)
+    a = _numeric(actual, "actual")
+    d = _numeric(expected, "expected")
     if rtol is None or atol is None:
         key = name if name in DEFAULT_TOLERANCES else (
             "float64" if np.issubdtype(a.dtype, np.integer) or a.dtype == np.bool_ else None)
@@ -121,20 +166,20 @@ def assert_close(actual, desired, *, rtol=None, atol=None, dtype=None, err_msg="
         drtol, datol = DEFAULT_TOLERANCES[key]
         rtol = drtol if rtol is None else rtol
         atol = datol if atol is None else atol
-    if rtol < 0 or atol < 0:
-        raise ValueError(f"parameters 'rtol'/'atol' must be >= 0, got rtol={rtol}, atol={atol}")
+    rtol = _tolerance(rtol, "rtol")
+    atol = _tolerance(atol, "atol")
     prefix = (err_msg + ": ") if err_msg else ""
     if a.shape != d.shape:
-        raise AssertionError(f"{prefix}shape mismatch: actual {a.shape}, desired {d.shape}")
+        raise AssertionError(f"{prefix}shape mismatch: actual {a.shape}, expected {d.shape}")
     ac = a.astype(np.complex128) if np.iscomplexobj(a) or np.iscomplexobj(d) else a.astype(np.float64)
     dc = d.astype(ac.dtype)
     nan_a, nan_d = np.isnan(ac), np.isnan(dc)
     if np.any(nan_a != nan_d):
         idx = np.unravel_index(np.argmax(nan_a != nan_d), a.shape) if a.ndim else ()
-        raise AssertionError(f"{prefix}NaN mismatch at index {idx}: actual {ac[idx]}, desired {dc[idx]}")
+        raise AssertionError(f"{prefix}NaN mismatch at index {idx}: actual {ac[idx]}, expected {dc[idx]}")
     inf_d = np.isinf(dc)
     if np.any(np.isinf(ac) != inf_d) or np.any(ac[inf_d] != dc[inf_d]):
-        raise AssertionError(f"{prefix}infinities differ between actual and desired")
+        raise AssertionError(f"{prefix}infinities differ between actual and expected")
     ok = nan_a | inf_d
     fin = ~ok
     err = np.zeros(ac.shape)
@@ -147,6 +192,10 @@ def assert_close(actual, desired, *, rtol=None, atol=None, dtype=None, err_msg="
         mae, mre = max_error(np.where(fin, ac, 0), np.where(fin, dc, 0))
         raise AssertionError(
             f"{prefix}{int(np.sum(bad))} of {ac.size} elements out of tolerance (rtol={rtol:g}, atol={atol:g}; "
-            f"dtype {name}). Worst at index {tuple(int(i) for i in idx)}: actual {ac[idx]!r}, desired {dc[idx]!r}. "
+            f"dtype {name}). Worst at index {tuple(int(i) for i in idx)}: actual {_plain(ac[idx])}, expected {_plain(dc[idx])}. "
             f"Max abs error {mae:.3e}, max rel error {mre:.3e}."
         )
+
+
+def _plain(x):
+    return repr(complex(x) if np.iscomplexobj(x) else float(x))

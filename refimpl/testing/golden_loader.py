@@ -199,6 +199,7 @@ def compare_outputs(expected, actual, dtype, rtol, atol, *, rule="normwise", che
         return Outcome(False, f"wrong number of outputs: candidate returned {len(act)}, expected {len(exp)}",
                        actual=actual)
     worst = Outcome(True, actual=actual)
+    dtype_problem = None  # reported after the values, so a dtype slip is told apart from wrong numbers
     for j, (e, a) in enumerate(zip(exp, act)):
         label = f"output {j}" if multi else "output"
         e_arr = np.asarray(e)
@@ -208,11 +209,11 @@ def compare_outputs(expected, actual, dtype, rtol, atol, *, rule="normwise", che
             if got is None:
                 return Outcome(False, f"wrong dtype: {label} is a {type(a).__name__} without a dtype, expected an "
                                       f"array of dtype {want}", actual=actual)
-            if got != want:
+            if got != want and dtype_problem is None:
                 hint = ""
                 if type(a).__module__.split(".")[0] in ("jax", "jaxlib") and want in ("float64", "complex128"):
                     hint = " (JAX computes in float32 unless jax.config.update('jax_enable_x64', True))"
-                return Outcome(False, f"wrong dtype: {label} has dtype {got}, expected {want}{hint}", actual=actual)
+                dtype_problem = f"wrong dtype: {label} has dtype {got}, expected {want}{hint}"
         try:
             a_arr = to_numpy(a)
         except Exception as exc:  # noqa: BLE001 - reported, not hidden
@@ -224,7 +225,8 @@ def compare_outputs(expected, actual, dtype, rtol, atol, *, rule="normwise", che
         if a_arr.dtype.kind not in "fciub":
             return Outcome(False, f"{label} has non-numeric dtype {a_arr.dtype}", actual=actual)
         if np.iscomplexobj(a_arr) and not np.iscomplexobj(e_arr):
-            return Outcome(False, f"wrong dtype: {label} is complex, expected a real array", actual=actual)
+            return Outcome(False, dtype_problem or f"wrong dtype: {label} is complex, expected a real array",
+                           actual=actual)
         wide = np.complex128 if np.iscomplexobj(e_arr) or np.iscomplexobj(a_arr) else np.float64
         ea = e_arr.astype(wide)
         aa = a_arr.astype(wide)
@@ -253,10 +255,10 @@ def compare_outputs(expected, actual, dtype, rtol, atol, *, rule="normwise", che
         if not ratio <= 1.0:
             if not finite:
                 idx = tuple(int(i) for i in np.argwhere(~np.isfinite(aa))[0])
-                why = f"non-finite value {aa[idx]} at index {idx}"
+                why = f"non-finite value {_num(aa[idx])} at index {idx}"
             else:
                 idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(ratios)), ratios.shape)) if ratios.ndim else ()
-                why = f"worst at index {idx}: actual {aa[idx]!r}, expected {ea[idx]!r}"
+                why = f"worst at index {idx}: actual {_num(aa[idx])}, expected {_num(ea[idx])}"
             worst.ok = False
             if rule == "normwise":
                 bound = f"max abs error {err:.3e} > {atol + rtol * float(np.max(mag)):.3e} (= atol {atol:g} + rtol " \
@@ -264,8 +266,20 @@ def compare_outputs(expected, actual, dtype, rtol, atol, *, rule="normwise", che
             else:
                 bound = f"error exceeds atol {atol:g} + rtol {rtol:g} * |expected| elementwise (by a factor {ratio:.3g})"
             worst.reason = f"{label} out of tolerance: {bound}; {why}"
+            if dtype_problem:
+                worst.reason += f"; also {dtype_problem}"
             return worst
+    if dtype_problem:
+        worst.ok = False
+        worst.reason = (f"{dtype_problem} (the values themselves agree: max abs error {worst.max_abs:.3e}, "
+                        f"error/tolerance {worst.ratio:.3g})")
     return worst
+
+
+def _num(x):
+    """A plain Python number for messages (``-0.138`` rather than ``np.float64(-0.138)``)."""
+    x = complex(x) if np.iscomplexobj(x) else float(x)
+    return repr(x)
 
 
 # --------------------------------------------------------------------------- files

@@ -49,7 +49,7 @@ from .sources import RngSource, Source, _HypothesisSource
 
 __all__ = [
     "Counterexample", "OracleCase", "OracleResult", "RngSource", "Source", "check_against", "discover_oracles",
-    "get_oracle", "oracle_names", "register_oracle", "run_examples",
+    "get_oracle", "oracle_names", "register_oracle", "replay", "run_examples",
 ]
 
 
@@ -107,13 +107,30 @@ class Counterexample:
     actual: object = None
 
     def __repr__(self):
-        def show(v):
-            if isinstance(v, np.ndarray):
-                return f"array(shape={v.shape}, dtype={v.dtype})" if v.size > 8 else repr(v)
-            return repr(v)
+        ins = ", ".join(f"{k}={_show(v)}" for k, v in self.inputs.items())
+        return f"Counterexample({ins})"
 
-        ins = ", ".join(f"{k}={show(v)}" for k, v in self.inputs.items())
-        return f"Counterexample({ins}; drawn {self.drawn}; {self.reason})"
+    def snippet(self, name, dtype="float64", convert=None):
+        """Python that replays this example (:func:`replay` rebuilds the inputs from the pinned draws)."""
+        pins = ", ".join(f"{k!r}: {_plain(v)!r}" for k, v in self.drawn.items())
+        dt = "" if dtype == "float64" else f", dtype={dtype!r}"
+        return (f"from refimpl.testing.oracle import replay\n"
+                f"args, kwargs, expected = replay({name!r}, {{{pins}}}{dt})\n"
+                f"actual = candidate(*args, **kwargs)  # convert the arrays first if the candidate takes tensors")
+
+
+def _plain(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def _show(v):
+    if isinstance(v, np.ndarray):
+        if v.size > 8:
+            return f"<array shape={v.shape} dtype={v.dtype}>"
+        return f"np.array({v.tolist()!r}, dtype=np.{v.dtype})"
+    return repr(_plain(v))
 
 
 @dataclasses.dataclass
@@ -137,23 +154,39 @@ class OracleResult:
     atol: float
     counterexample: Counterexample | None = None
     held_at_default: dict = dataclasses.field(default_factory=dict)
+    convert: object = None
 
     def __bool__(self):
         return self.passed
 
     @property
     def message(self):
-        """One paragraph describing the outcome."""
-        head = (f"oracle {self.name!r} at {self.dtype}: {'passed' if self.passed else 'FAILED'} on "
-                f"{self.n_examples} examples; max abs error {self.max_error:.3e}, max rel error "
+        """One paragraph describing the outcome; on failure, the reason once and a snippet that replays it."""
+        head = (f"oracle {self.name!r} at {self.dtype}: {'passed' if self.passed else 'FAILED'} after "
+                f"{self.n_examples} distinct examples; max abs error {self.max_error:.3e}, max rel error "
                 f"{self.max_rel_error:.3e}, worst error/tolerance {self.worst_ratio:.3g} "
                 f"(rtol={self.rtol:g}, atol={self.atol:g})")
         if self.held_at_default:
-            held = ", ".join(f"{k}={v!r}" for k, v in self.held_at_default.items())
+            held = ", ".join(f"{k}={_plain(v)!r}" for k, v in self.held_at_default.items())
             head += f"; options the candidate does not take were held at refimpl's defaults: {held}"
         if self.counterexample is None:
             return head
-        return f"{head}\n  {self.counterexample.reason}\n  smallest failing input: {self.counterexample!r}"
+        cx = self.counterexample
+        return (f"{head}\n  reason: {cx.reason}\n  smallest failing input: {cx!r}\n  replay it:\n    "
+                + cx.snippet(self.name, self.dtype, self.convert).replace("\n", "\n    "))
+
+    def to_dict(self):
+        """The result as a JSON-serialisable dict (inputs of the counterexample as lists)."""
+        d = {k: getattr(self, k) for k in ("name", "dtype", "passed", "max_error", "max_rel_error", "worst_ratio",
+                                             "n_examples", "rtol", "atol")}
+        d["held_at_default"] = {k: _plain(v) for k, v in self.held_at_default.items()}
+        cx = self.counterexample
+        d["counterexample"] = None if cx is None else {
+            "reason": cx.reason, "drawn": {k: _plain(v) for k, v in cx.drawn.items()},
+            "inputs": {k: (v.tolist() if isinstance(v, np.ndarray) else _plain(v)) for k, v in cx.inputs.items()
+                       if not isinstance(v, np.ndarray) or v.size <= 4096},
+            "replay": cx.snippet(self.name, self.dtype, self.convert)}
+        return d
 
     def __repr__(self):
         return f"<OracleResult {self.message}>"
@@ -226,6 +259,50 @@ def _validate_fixed(case, fixed):
                          f"its parameters are: {', '.join(sorted(known))}")
 
 
+def replay(name, drawn, dtype="float64"):
+    """Rebuild one example of case ``name`` from its draws: ``(args, kwargs, expected)``.
+
+    ``drawn`` is a counterexample's ``drawn`` dict (sizes, options and the
+    seeds of the array contents); the inputs are rounded to ``dtype`` and
+    ``expected`` is refimpl's float64 reference for exactly those inputs.
+    Options the candidate was tested without are included: drop them from
+    ``kwargs`` if the candidate does not take them.
+    """
+    case = get_oracle(name)
+    dtype = dtype_name(dtype)
+    args, kwargs = case.sample(RngSource(0, dict(drawn)))
+    cargs, ckwargs = _gl.cast_inputs(args, kwargs, dtype, case.keep_dtype)
+    return [v for _, v in cargs], dict(ckwargs), case.call_reference(cargs, ckwargs)
+
+
+def dtype_name(dtype):
+    """``"float32"`` from ``"float32"``, ``np.float32``, ``np.dtype("float32")`` or ``torch.float32``.
+
+    Raises ValueError naming the parameter and the accepted dtypes.
+    """
+    if isinstance(dtype, str):
+        name = dtype
+    elif type(dtype).__module__.split(".")[0] == "torch":
+        name = str(dtype).replace("torch.", "")
+    else:
+        try:
+            name = np.dtype(dtype).name
+        except TypeError:
+            name = repr(dtype)
+    if name not in _gl.DTYPES:
+        raise ValueError(f"parameter 'dtype' must be one of {', '.join(_gl.DTYPES)} (a string, a NumPy or a torch "
+                         f"dtype); got {dtype!r}")
+    return name
+
+
+def converter(convert, dtype):
+    """The input converter for ``convert``; ValueError naming the parameter for an unknown one."""
+    try:
+        return _gl.make_converter(convert, dtype)
+    except _gl.GoldenError as exc:
+        raise ValueError(str(exc)) from None
+
+
 def run_examples(case, candidate, *, n=6, dtype="float64", convert=None, fixed=None, rtol=None, atol=None):
     """``candidate`` on the first ``n`` deterministic examples of ``case`` (no hypothesis).
 
@@ -239,7 +316,8 @@ def run_examples(case, candidate, *, n=6, dtype="float64", convert=None, fixed=N
         drtol, datol = case.tolerance(dtype)
         rtol = drtol if rtol is None else float(rtol)
         atol = datol if atol is None else float(atol)
-    conv = _gl.make_converter(convert, dtype)
+    dtype = dtype_name(dtype)
+    conv = converter(convert, dtype)
     examples = case.examples(4 * n if auto else n, fixed)
     if auto:
         examples = [ex for ex in examples if all(k not in ex[1] or _gl.same_value(ex[1][k], d)
@@ -259,7 +337,7 @@ def run_examples(case, candidate, *, n=6, dtype="float64", convert=None, fixed=N
             inputs.update(ckwargs)
             cx = Counterexample(inputs, dict(drawn), out.reason, expected, out.actual)
     return OracleResult(case.name, dtype, cx is None, stats["abs"], stats["rel"], stats["ratio"], len(examples),
-                        rtol, atol, cx, auto)
+                        rtol, atol, cx, auto, convert)
 
 
 def check_against(name, candidate, *, dtype="float64", max_examples=100, convert=None, fixed=None,
@@ -340,19 +418,18 @@ def check_against(name, candidate, *, dtype="float64", max_examples=100, convert
     >>> bool(check_against("ssm.legs_matvec", my_matvec, max_examples=20))
     True
     >>> res = check_against("ssm.legs_matvec", lambda v: my_matvec(v).astype(np.float32), max_examples=5)
-    >>> res.passed, res.counterexample.reason
-    (False, 'wrong dtype: output has dtype float32, expected float64')
+    >>> res.passed, "wrong dtype: output has dtype float32, expected float64" in res.counterexample.reason
+    (False, True)
     """
     case = get_oracle(name)
-    if dtype not in _gl.DTYPES:
-        raise ValueError(f"parameter 'dtype' must be one of {', '.join(_gl.DTYPES)}; got {dtype!r}")
+    dtype = dtype_name(dtype)
     if rtol is None or atol is None:
         drtol, datol = case.tolerance(dtype)
         rtol = drtol if rtol is None else float(rtol)
         atol = datol if atol is None else float(atol)
-    if rtol < 0 or atol < 0:
-        raise ValueError(f"parameters 'rtol'/'atol' must be >= 0, got rtol={rtol}, atol={atol}")
-    if not isinstance(max_examples, int) or max_examples < 1:
+    if not (math.isfinite(rtol) and math.isfinite(atol) and rtol >= 0 and atol >= 0):
+        raise ValueError(f"parameters 'rtol'/'atol' must be finite and >= 0, got rtol={rtol}, atol={atol}")
+    if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1:
         raise ValueError(f"parameter 'max_examples' must be an integer >= 1, got {max_examples!r}")
     if not callable(candidate):
         raise TypeError(f"parameter 'candidate' must be callable, got {type(candidate).__name__}")
@@ -360,7 +437,7 @@ def check_against(name, candidate, *, dtype="float64", max_examples=100, convert
     _validate_fixed(case, fixed)
     auto = unaccepted_defaults(case, candidate, fixed)
     skip = set(fixed) | set(auto)
-    conv = _gl.make_converter(convert, dtype)
+    conv = converter(convert, dtype)
     try:
         import hypothesis
         from hypothesis import HealthCheck, Phase, Verbosity, assume, given, settings
@@ -368,7 +445,7 @@ def check_against(name, candidate, *, dtype="float64", max_examples=100, convert
     except ImportError:  # pragma: no cover - hypothesis is in refimpl[test]
         raise ImportError("check_against needs hypothesis: pip install 'refimpl[test]'") from None
 
-    stats = {"n": 0, "abs": 0.0, "rel": 0.0, "ratio": 0.0}
+    stats = {"n": 0, "abs": 0.0, "rel": 0.0, "ratio": 0.0, "failed": False}
 
     def body(data):
         src = _HypothesisSource(data, fixed, auto)
@@ -376,11 +453,13 @@ def check_against(name, candidate, *, dtype="float64", max_examples=100, convert
         for k, d in auto.items():  # an option the candidate lacks must sit at its default
             assume(k not in kwargs or _gl.same_value(kwargs[k], d))
         out, cargs, ckwargs, expected = evaluate(case, args, kwargs, candidate, dtype, conv, rtol, atol, skip)
-        stats["n"] += 1
+        if not stats["failed"]:  # shrinking runs after the first failure are not new examples
+            stats["n"] += 1
         stats["abs"] = max(stats["abs"], out.max_abs)
         stats["rel"] = max(stats["rel"], out.max_rel)
         stats["ratio"] = max(stats["ratio"], out.ratio)
         if not out.ok:
+            stats["failed"] = True
             inputs = dict(cargs)
             inputs.update(ckwargs)
             raise _Failure(Counterexample(inputs, dict(src.drawn), out.reason, expected, out.actual))
@@ -401,4 +480,4 @@ def check_against(name, candidate, *, dtype="float64", max_examples=100, convert
         raise ValueError(f"oracle {name!r}: no example satisfied fixed={fixed} with the candidate's options "
                          f"held at their defaults {auto}; pass fixed= consistent with the candidate")
     return OracleResult(name, dtype, cx is None, stats["abs"], stats["rel"], stats["ratio"], stats["n"],
-                        rtol, atol, cx, auto)
+                        rtol, atol, cx, auto, convert)

@@ -99,7 +99,7 @@ def test_fixed_pins_parameters_and_is_not_passed():
 def test_wrong_dtype_shape_count_and_exceptions_are_reported():
     res = check_against("ssm.legs_matvec", lambda v: dense_matvec(v.astype(np.float64)), dtype="float32",
                         max_examples=5)
-    assert not res and res.counterexample.reason == "wrong dtype: output has dtype float64, expected float32"
+    assert not res and res.counterexample.reason.startswith("wrong dtype: output has dtype float64, expected float32 (the values themselves agree")
     res = check_against("ssm.legs_matvec", lambda v: dense_matvec(v)[:-1] if len(v) > 3 else dense_matvec(v),
                         max_examples=50)
     assert not res and res.counterexample.reason == "wrong shape: output has shape (3,), expected (4,)"

@@ -116,7 +116,8 @@ def test_transformers_rotary_embedding_is_float32_only():
     assert check_against("rope.apply", hf_module_rope, dtype="float32", convert="torch", fixed=fixed,
                          max_examples=40)
     res64 = check_against("rope.apply", hf_module_rope, convert="torch", fixed=fixed, max_examples=40)
-    assert not res64 and 1e-10 < res64.max_rel_error < 1e-5
+    # float32 angles pos * inv_freq are off by up to |pos| * 2^-24 rad: small, but far above float64's tolerance
+    assert not res64 and 1e-10 < res64.max_rel_error < 1e-3
 
 
 @pytest.mark.peer
