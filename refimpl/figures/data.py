@@ -233,7 +233,7 @@ def lr_vs_batch():
 
 
 def tied_init_loss():
-    """Initial loss vs vocabulary size at d = 768 for the output-layer variants (https://kexue.fm/archives/9698)."""
+    """Initial loss vs vocabulary size (d = 768), vs dimension and vs sigma (n = 30522) (https://kexue.fm/archives/9698)."""
     d = 768
     sigma = d ** -0.5
     n = np.geomspace(100, 1e6, 41)
@@ -251,9 +251,13 @@ def tied_init_loss():
             mc[a, i], mc_se[a, i] = sim.mean, sim.stderr
     n_bert = 30522
     sigmas = np.geomspace(1e-3, 0.1, 41)
+    dims = 2 * np.unique(np.round(np.geomspace(16, 2048, 22))).astype(int)  # even: shuffle swaps halves
     return {"d": _a(d), "sigma": _a(sigma), "n": n, "expected": expected, "su_tied": su,
             "mc_n": mc_n, "mc": mc, "mc_stderr": mc_se,
             "n_sweep": _a(n_bert), "sigmas": sigmas,
             "tied_vs_sigma": np.array([embedding.expected_init_loss(n_bert, d, float(v), "tied") for v in sigmas]),
             "su_vs_sigma": np.array([embedding.tied_init_loss(n_bert, d, float(v)) for v in sigmas]),
-            "sigma_uniform": _a(embedding.init_std_for_uniform_loss(n_bert, d))}
+            "sigma_uniform": _a(embedding.init_std_for_uniform_loss(n_bert, d)),
+            "dims": dims.astype(float),
+            "expected_vs_d": np.array([[embedding.expected_init_loss(n_bert, int(k), k ** -0.5, var) for k in dims]
+                                       for var in variants])}

@@ -273,7 +273,8 @@ def plot_lr_vs_batch(data):
 def plot_tied_init_loss(data):
     from ..embedding import VARIANTS
 
-    fig, (ax, ax2) = _figure(2, 8.4, 3.4)
+    plt = _plt()
+    fig, (ax, ax3, ax2) = plt.subplots(1, 3, figsize=(9.6, 3.4), layout="constrained")
     n = data["n"]
     ax.plot(n, np.log(n), "k:", lw=0.8, label="log n (uniform)")
     ax.plot(n, data["su_tied"], "k--", lw=0.8, label=r"Su: $\log(e^{d\sigma}+n-1)$")
@@ -286,10 +287,20 @@ def plot_tied_init_loss(data):
     ax.set_xscale("log")
     ax.set_xlabel("vocabulary size n")
     ax.set_ylabel("initial loss (nats)")
-    ax.set_title(f"d = {int(data['d'])}, σ = 1/√d (points: simulation ±3 s.e.)")
-    ax.legend(ncol=2, loc="center right", fontsize=6.5)
-    s = data["sigmas"]
+    ax.set_title(f"d = {int(data['d'])}, σ = 1/√d\n(points: simulation ±3 s.e.)")
+    ax.legend(ncol=2, loc="center right", fontsize=6)
     nb = int(data["n_sweep"])
+    dims = data["dims"]
+    ax3.axhline(np.log(nb), color="k", ls=":", lw=0.8, label="log n")
+    ax3.plot(dims, np.sqrt(dims), "k--", lw=0.8, label="dσ = √d")
+    for i, (var, curve) in enumerate(zip(VARIANTS, data["expected_vs_d"])):
+        ax3.plot(dims, curve, color=f"C{i}", ls=styles[i], label=var)
+    ax3.set_xscale("log", base=2)
+    ax3.set_xlabel("dimension d")
+    ax3.set_ylabel("initial loss (nats)")
+    ax3.set_title(f"n = {nb}, σ = 1/√d")
+    ax3.legend(fontsize=6)
+    s = data["sigmas"]
     ax2.plot(s, data["tied_vs_sigma"], "C0", label="tied: expectation")
     ax2.plot(s, data["su_vs_sigma"], "k--", lw=0.8, label=r"Su: $\log(e^{d\sigma}+n-1)$")
     ax2.axhline(np.log(nb), color="k", ls=":", lw=0.8, label="log n")

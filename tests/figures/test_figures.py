@@ -200,6 +200,14 @@ def test_tied_init_loss_closed_form_and_simulation():
                 want = embedding.expected_init_loss(int(nv), int(dim), sigma, var)
                 assert abs(d["mc"][a, i] - want) <= Z * d["mc_stderr"][a, i]
     nb = int(d["n_sweep"])
+    dims = d["dims"]
+    assert np.all(dims % 2 == 0) and np.all(np.diff(dims) > 0)
+    # with sigma = 1/sqrt(d): tied follows Su's log(e^{sqrt d} + n - 1), the others stay near log n
+    # (both within the d sigma^2 / 2 = 1/2 that Su's estimate leaves out, plus a little)
+    su = np.log(np.exp(np.sqrt(dims)) + nb - 1)
+    assert np.max(np.abs(d["expected_vs_d"][0] - su)) <= 0.55
+    assert np.max(np.abs(d["expected_vs_d"][1:] - math.log(nb))) <= 0.51
+    assert d["expected_vs_d"][0][-1] > 2 * math.log(nb)
     np.testing.assert_allclose(d["sigma_uniform"], math.log(nb) / dim, rtol=1e-15, atol=0)
     at = np.interp(np.log(d["sigma_uniform"]), np.log(d["sigmas"]), d["su_vs_sigma"])
     np.testing.assert_allclose(at, math.log(2 * nb - 1), rtol=5e-3, atol=0)  # e^{d sigma} = n
