@@ -32,6 +32,8 @@ class MissingMatplotlib(ImportError):
 
 @dataclass(frozen=True)
 class Figure:
+    """One figure: ``data()`` returns its arrays, ``plot(data)`` a matplotlib Figure."""
+
     name: str
     topic: str
     title: str

@@ -233,7 +233,10 @@ def lr_vs_batch():
 
 
 def tied_init_loss():
-    """Initial loss vs vocabulary size (d = 768), vs dimension and vs sigma (n = 30522) (https://kexue.fm/archives/9698)."""
+    """Initial loss vs vocabulary size (d = 768), vs dimension and vs sigma (n = 30522).
+
+    https://kexue.fm/archives/9698 (simulations seeded).
+    """
     d = 768
     sigma = d ** -0.5
     n = np.geomspace(100, 1e6, 41)
