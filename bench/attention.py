@@ -1,8 +1,8 @@
 """Benchmarks of refimpl.attention: exact causal attention at long lengths.
 
 Causal attention, d = 64, float64, n = 4k, 16k, 64k: the numba streaming
-kernel vs the NumPy materialising twin (where its n x n scores fit) vs torch
-``scaled_dot_product_attention`` on CPU, against a GEMM floor: the 2 n^2 d
+kernel vs the reference definition (scores materialised, where they fit) vs
+torch ``scaled_dot_product_attention`` on CPU, against a GEMM floor: the 2 n^2 d
 flops that causal attention's two matrix products need (half of QK^T and half
 of PV), run as square 1024^3 float64 GEMMs, i.e. at this machine's measured
 GEMM rate.
@@ -106,7 +106,7 @@ def _causal_case(n_full, n_quick, numpy_ok, reps=None):
                       jit=True)]
         if numpy_ok or quick:
             impls.append(Impl("refimpl numpy materialising", "refimpl",
-                              _measured("numpy", lambda: attention(q, k, v, causal=True, backend="numpy"),
+                              _measured("numpy", lambda: attention(q, k, v, causal=True, backend="reference"),
                                         memory, box)))
         torch = optional_torch()
         ref = "refimpl numpy materialising" if (numpy_ok or quick) else "refimpl numba streaming"
@@ -119,9 +119,9 @@ def _causal_case(n_full, n_quick, numpy_ok, reps=None):
         compare = None
         if not (numpy_ok or quick):
             # correctness at full length: with bottom-right causal alignment the last 64 queries
-            # alone see exactly the keys they see in the full problem (NumPy twin, 64 x n scores)
+            # alone see exactly the keys they see in the full problem (the reference definition, 64 x n scores)
             impls.append(Impl("refimpl numpy, last 64 query rows", "refimpl",
-                              lambda: attention(q[-64:], k, v, causal=True, backend="numpy")))
+                              lambda: attention(q[-64:], k, v, causal=True, backend="reference")))
             ref = "refimpl numpy, last 64 query rows"
             compare = _last_rows
         if torch is not None:

@@ -11,7 +11,7 @@ Outputs stay on the device during timing; the comparison copies them to the
 host afterwards (``Spec.compare``). The first-call column includes CUDA
 context start, cuBLAS handle creation and RawKernel compilation.
 
-Sizes (issue 10): causal attention at 64k tokens (d = 64, float64), RoPE on
+Sizes: causal attention at 64k tokens (d = 64, float64), RoPE on
 1M tokens x 128, the S4 Cauchy product at L = 65,536, Newton--Schulz on an
 8192 x 8192 matrix, and the noisy-quadratic Monte-Carlo. CPU rows are
 included where one call takes seconds at most; where the CPU path is
@@ -321,8 +321,8 @@ def _nqm_case():
                  lambda: nqm_optimal_lr(g, H, S, bs, n_samples=N, rng=1, backend="numba").eta, jit=True),
         ]
         if quick:
-            impls.append(Impl("refimpl numpy CPU Monte-Carlo", "refimpl",
-                              lambda: nqm_optimal_lr(g, H, S, bs, n_samples=N, rng=1, backend="numpy").eta))
+            impls.append(Impl("refimpl reference CPU Monte-Carlo (loop)", "refimpl",
+                              lambda: nqm_optimal_lr(g, H, S, bs, n_samples=N, rng=1, backend="reference").eta))
         torch = _torch_cuda()
         if torch is not None:
             tg, tH = torch.from_numpy(g).cuda(), torch.from_numpy(H).cuda()

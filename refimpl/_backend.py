@@ -109,7 +109,7 @@ def resolve_backend(backend, *arrays, supported=("numpy", "numba")):
         elif "numba" in supported and HAVE_NUMBA:
             backend = "numba"
         else:
-            backend = "numpy"
+            backend = "reference" if "reference" in supported else "numpy"
     if backend not in supported:
         raise ValueError(
             f"parameter 'backend': this function implements {', '.join(map(repr, supported))} (or 'auto'); got {backend!r}"

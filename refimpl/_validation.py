@@ -179,10 +179,16 @@ def as_array(x, name, *, xp=np, dtype=np.float64, ndim=None, min_ndim=None, shap
         check_shape(arr, name, shape)
     if min_size is not None and arr.size < min_size:
         raise ValueError(f"parameter '{name}' must have at least {min_size} elements, got {arr.size}")
-    if finite and arr.size and not bool(xp.isfinite(arr).all()):
+    if finite:
+        _require_finite(arr, name, xp)
+    return arr
+
+
+def _require_finite(arr, name, xp=np):
+    """Raise ``ValueError`` naming ``name`` if ``arr`` holds a NaN or an infinity."""
+    if arr.size and not bool(xp.isfinite(arr).all()):
         bad = "NaN" if bool(xp.isnan(arr).any()) else "Inf"
         raise ValueError(f"parameter '{name}' must be finite; it contains {bad}")
-    return arr
 
 
 def check_bool(value, name):

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 
 import numpy as np
 
-from .._backend import resolve_backend
-from .._gpu import device_module, wants_cupy
-from .._validation import as_array, check_choice, check_int, check_real
-from . import _cupy, _kernels
+from .._backend import pick
+from .._gpu import device_module
+from .._validation import check_bool, check_choice, check_int, check_real, check_rng, check_size
+from . import _fast, _xp, reference
+from ._xp import numeric as _numbers
 
 __all__ = [
     "EntropyVsLength",
@@ -44,7 +44,7 @@ LENGTH_MODES = ("global", "per_query")
 # ----------------------------------------------------------------------------- helpers
 def _as_logits(x, name):
     """Real array whose entries are finite or -inf (masked); NaN and +inf are rejected."""
-    arr = as_array(x, name, finite=False, min_ndim=1, min_size=1)
+    arr = _numbers(x, name, finite=False, min_ndim=1, min_size=1)
     if np.any(np.isnan(arr)):
         raise ValueError(f"parameter '{name}' must not contain NaN")
     if np.any(arr == np.inf):
@@ -136,7 +136,7 @@ def entropy(p, axis=-1):
     >>> float(entropy([1.0, 0.0]))
     0.0
     """
-    p = as_array(p, "p", min_ndim=1, min_size=1)
+    p = _numbers(p, "p", min_ndim=1, min_size=1)
     axis = _check_axis(axis, p.ndim)
     if np.any(p < 0):
         raise ValueError("parameter 'p' must be non-negative")
@@ -146,104 +146,28 @@ def entropy(p, axis=-1):
 
 
 # ----------------------------------------------------------------------------- attention
-def _broadcast_qkv(q, k, v):
-    q = as_array(q, "q", min_ndim=2)
-    k = as_array(k, "k", min_ndim=2)
-    v = as_array(v, "v", min_ndim=2)
-    if q.shape[-1] != k.shape[-1]:
-        raise ValueError(f"parameters 'q' and 'k' must have the same head dimension d (last axis), "
-                         f"got q {q.shape} and k {k.shape}")
-    if k.shape[-2] != v.shape[-2]:
-        raise ValueError(f"parameters 'k' and 'v' must have the same number of keys (axis -2), "
-                         f"got k {k.shape} and v {v.shape}")
-    for name, arr in (("q", q), ("k", k), ("v", v)):
-        if arr.shape[-1] == 0 or arr.shape[-2] == 0:
-            raise ValueError(f"parameter '{name}' must have non-empty sequence and head axes, got shape {arr.shape}")
-    try:
-        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
-    except ValueError:
-        raise ValueError(f"parameters 'q', 'k', 'v' have leading (batch/head) shapes that do not broadcast: "
-                         f"{q.shape[:-2]}, {k.shape[:-2]}, {v.shape[:-2]}") from None
-    return q, k, v, batch
+def attention(q, k, v, *, scale=None, causal=False, mask=None, return_weights=False, enable_gqa=False,
+              backend="auto"):
+    r"""Exact softmax attention :math:`O = \mathrm{softmax}(\lambda\, q k^\top + M)\, v`.
 
+    .. math::
 
-def _flat(arr, batch, tail):
-    return np.ascontiguousarray(np.broadcast_to(arr, batch + tail).reshape((-1,) + tail))
+        o_i = \sum_j a_{ij} v_j,\qquad a_{ij} = \mathrm{softmax}_j(\lambda_i\, q_i\cdot k_j + M_{ij}),
 
-
-def _scale_array(scale, batch, nq, d):
-    if scale is None:
-        return np.full((max(1, math.prod(batch)), nq), 1.0 / math.sqrt(d)), None
-    if isinstance(scale, numbers.Real) and not isinstance(scale, (bool, np.bool_)):
-        s = check_real(scale, "scale")
-        return np.full((max(1, math.prod(batch)), nq), s), None
-    s = as_array(scale, "scale")
-    try:
-        full = np.broadcast_to(s, batch + (nq,))
-    except ValueError:
-        raise ValueError(f"parameter 'scale' must be a scalar or broadcast to (..., n_q) = {batch + (nq,)}, "
-                         f"got shape {s.shape}") from None
-    return np.ascontiguousarray(full.reshape(-1, nq)), s
-
-
-def _visible_counts(mask, causal, off, nq, nk, batch):
-    """Number of visible keys per query row, shape (B, nq) (int64)."""
-    if mask is None:
-        lim = np.arange(nq) + off + 1 if causal else np.full(nq, nk)
-        cnt = np.clip(lim, 0, nk)
-        return np.broadcast_to(cnt, (max(1, math.prod(batch)), nq)).astype(np.int64)
-    if causal:
-        vis = mask & (np.arange(nk)[None, :] <= (np.arange(nq)[:, None] + off))
-    else:
-        vis = mask
-    return np.count_nonzero(vis, axis=-1).astype(np.int64)
-
-
-def _prepare(q, k, v, scale, causal, mask):
-    q, k, v, batch = _broadcast_qkv(q, k, v)
-    nq, d = q.shape[-2:]
-    nk, dv = v.shape[-2:]
-    if not isinstance(causal, (bool, np.bool_)):
-        raise TypeError(f"parameter 'causal' must be a bool, got {type(causal).__name__}")
-    off = nk - nq  # bottom-right alignment: the last query sees every key
-    B = max(1, math.prod(batch))
-    qf, kf, vf = _flat(q, batch, (nq, d)), _flat(k, batch, (nk, d)), _flat(v, batch, (nk, dv))
-    sc, _ = _scale_array(scale, batch, nq, d)
-    mf = None
-    if mask is not None:
-        m = np.asarray(mask)
-        if m.dtype != np.bool_:
-            raise TypeError(f"parameter 'mask' must be a boolean array (True = attend), got dtype {m.dtype}")
-        try:
-            mf = _flat(m, batch, (nq, nk))
-        except ValueError:
-            raise ValueError(f"parameter 'mask' must broadcast to (..., n_q, n_k) = {batch + (nq, nk)}, "
-                             f"got shape {m.shape}") from None
-    counts = _visible_counts(mf, bool(causal), off, nq, nk, batch)
-    if np.any(counts == 0):
-        bad = np.argwhere(counts == 0)[0]
-        what = "'mask'" if mask is not None else "'causal'"
-        raise ValueError(f"parameter {what} leaves query row {int(bad[-1])} with no visible key (a fully masked row "
-                         f"has no softmax); with causal=True the last query is aligned with the last key, "
-                         f"so n_q <= n_k is required")
-    return qf, kf, vf, sc, mf, bool(causal), off, batch, counts
-
-
-def attention(q, k, v, *, scale=None, causal=False, mask=None, return_weights=False, backend="auto"):
-    r"""Exact softmax attention :math:`o_i=\sum_j a_{ij} v_j`, :math:`a_{ij}=\mathrm{softmax}_j(\lambda_i\, q_i\cdot k_j)`.
-
-    For any length: the numba backend streams over key tiles with an online
-    softmax (running max and normaliser, rescaled when the max grows), so it
-    needs O((n_q + n_k) d) memory and never forms the n_q x n_k score matrix;
-    a 65,536-token causal attention runs in a few hundred MB. The NumPy
-    backend materialises the scores (O(n_q n_k) memory).
+    :math:`M_{ij} = -\infty` for keys that query i cannot see (``mask``,
+    ``causal``), else 0. The definition, written out with the scores
+    materialised, is :func:`refimpl.attention.reference.attention`
+    (``backend="reference"``).
 
     Parameters
     ----------
     q : array_like, shape (..., n_q, d)
+        E.g. ``(B, H, n_q, d)`` (batch, heads) or ``(n_q, d)``.
     k : array_like, shape (..., n_k, d)
     v : array_like, shape (..., n_k, d_v)
-        Leading (batch, head) axes broadcast against each other.
+        Leading (batch, head) axes broadcast against each other; with
+        ``enable_gqa=True`` the head axis (-3) of ``k`` and ``v`` may be
+        smaller, see below.
     scale : float or array_like, optional
         :math:`\lambda`. Default :math:`1/\sqrt d`. An array is broadcast to
         ``(..., n_q)``: one scale per query row (e.g. per-query log n).
@@ -259,12 +183,23 @@ def attention(q, k, v, *, scale=None, causal=False, mask=None, return_weights=Fa
     return_weights : bool, optional
         Also return the weights ``a`` (..., n_q, n_k): O(n_q n_k) memory on
         every backend.
-    backend : {"auto", "numpy", "numba", "cupy"}, optional
-        ``"cupy"`` (chosen by ``"auto"`` when an input is a CuPy array): the
-        same streaming algorithm in CuPy array operations on the GPU, blocks
-        of up to 8192 queries x 2048 keys, O((n_q + n_k) d) memory plus one
-        256 MiB block of scores; the result is a CuPy array (also for NumPy
-        inputs with ``backend="cupy"``). See docs/gpu.md.
+    enable_gqa : bool, optional
+        Grouped-query attention (as torch ``scaled_dot_product_attention(...,
+        enable_gqa=True)``): ``k`` and ``v`` have ``H_kv`` heads on axis -3,
+        ``q`` has ``H``, and ``H_kv`` divides ``H``; kv head g serves query
+        heads ``g r, ..., g r + r - 1`` with ``r = H / H_kv``. Identical to
+        ``np.repeat(k, r, axis=-3)`` (and the same for ``v``).
+    backend : {"auto", "reference", "numba", "cupy"}, optional
+        ``"reference"`` (also ``"numpy"``): the definition, scores
+        materialised (O(n_q n_k) memory). ``"numba"`` (the ``"auto"`` choice
+        for NumPy inputs when numba is installed): streams over key tiles with
+        an online softmax (running max and normaliser, rescaled when the max
+        grows), O((n_q + n_k) d) memory; a 65,536-token causal attention runs
+        in a few hundred MB. ``"cupy"`` (chosen by ``"auto"`` when an input
+        is a CuPy array): the same streaming algorithm in CuPy array
+        operations, blocks of up to 8192 queries x 2048 keys; the result is a
+        CuPy array (also for NumPy inputs with ``backend="cupy"``). See
+        docs/gpu.md.
 
     Returns
     -------
@@ -277,22 +212,28 @@ def attention(q, k, v, *, scale=None, causal=False, mask=None, return_weights=Fa
     ------
     ValueError
         Mismatched head dims or key counts, empty axes, NaN/Inf inputs, shapes
-        that do not broadcast, and **fully masked rows**: a query row with no
-        visible key raises (naming ``mask`` or ``causal``) instead of returning
-        NaN (0/0) or a silent zero vector as some kernels do.
+        that do not broadcast (or kv heads that do not divide the query heads
+        under ``enable_gqa``), **fully masked rows** (a query row with no
+        visible key raises, naming ``mask`` or ``causal``, instead of
+        returning NaN (0/0) or a silent zero vector as some kernels do), and
+        **overflowing scores**: finite inputs whose score
+        :math:`\lambda_i q_i\cdot k_j` exceeds the float64 range (e.g.
+        ``q * 1e160``) raise, since the softmax would be NaN.
     TypeError
-        Non-bool ``mask`` or ``causal``.
+        Non-bool ``mask``, ``causal``, ``return_weights`` or ``enable_gqa``;
+        a bool ``scale``.
 
     Notes
     -----
     Accuracy: each output entry has error at most about
     :math:`(d + 8)\varepsilon\max_j|\lambda q_i\cdot k_j|\,\max|v| + n_k\varepsilon\max|v|`
-    (score rounding amplified by the softmax, plus the weighted sum); tests
-    assert ``|numba - numpy| <= 1e-12 * (1 + max|s|) * max|v|`` and agreement
-    with an mpmath oracle. The streaming kernel's exp is within 1 ulp of
-    ``numpy.exp``. The CuPy path differs from the NumPy twin only in the
-    order of the row sums: tested to the same bound (its NumPy
-    instantiation on CPU; the CuPy instantiation in the ``gpu`` tests).
+    (score rounding amplified by the softmax, plus the weighted sum); the
+    fast paths are tested against the reference at that bound and the
+    reference against an mpmath evaluation (``refimpl verify``). The
+    streaming kernel's exp is within 1 ulp of ``numpy.exp``.
+    Low precision: the case table ``attention.attention`` states bfloat16 and
+    float16 tolerances for kernels checked with
+    :func:`refimpl.testing.check_against` (docs/attention.md).
 
     Examples
     --------
@@ -302,26 +243,19 @@ def attention(q, k, v, *, scale=None, causal=False, mask=None, return_weights=Fa
     >>> bool(np.isclose(out[0, 0], np.e / (np.e + 1)))
     True
     """
-    if not isinstance(return_weights, (bool, np.bool_)):
-        raise TypeError(f"parameter 'return_weights' must be a bool, got {type(return_weights).__name__}")
-    if wants_cupy(backend, q, k, v, scale, mask):
-        resolve_backend(backend, q, k, v, scale, mask, supported=("numpy", "numba", "cupy"))
-        return _cupy.attention_xp(device_module(), q, k, v, scale=scale, causal=causal, mask=mask,
-                                  return_weights=return_weights)
-    qf, kf, vf, sc, mf, causal, off, batch, _ = _prepare(q, k, v, scale, causal, mask)
-    be = resolve_backend(backend, q, k, v)
-    nq, nk, dv = qf.shape[1], kf.shape[1], vf.shape[2]
-    w = None
-    if be == "numba":
-        out, lse = _kernels.attention_nb(qf, kf, vf, sc, mf, causal, off)
-        if return_weights:
-            s = _kernels.scores_np(qf, kf, sc, mf, causal, off)
-            w = np.exp(s - lse[..., None])
-    else:
-        out, lse, w = _kernels.attention_np(qf, kf, vf, sc, mf, causal, off, return_weights)
-    out = out.reshape(batch + (nq, dv))
+    return_weights = check_bool(return_weights, "return_weights")
+    name, impl = pick(backend, q, k, v, scale, mask, reference=reference.attention, numba=_fast.attention,
+                      cupy=_xp.attention_xp)
+    if name == "cupy":
+        return _xp.attention_xp(device_module(), q, k, v, scale=scale, causal=causal, mask=mask,
+                                return_weights=return_weights, enable_gqa=enable_gqa)
+    p = _xp.prepare_xp(np, q, k, v, scale, causal, mask, enable_gqa)
+    if name == "reference" or return_weights:  # the scores are materialised (the numba path streams)
+        check_size(p.q.shape[:2] + (p.k.shape[1],), "q' and 'k", itemsize=8 * 3)
+    out, w = impl(p.q, p.k, p.v, p.scale, p.mask, p.causal, return_weights)
+    out = out.reshape(p.batch + out.shape[1:])
     if return_weights:
-        return out, w.reshape(batch + (nq, nk))
+        return out, w.reshape(p.batch + w.shape[1:])
     return out
 
 
@@ -366,7 +300,7 @@ def logn_factor(n, base=512):
     if base <= 1:
         raise ValueError(f"parameter 'base' must be > 1, got {base}")
     scalar = np.ndim(n) == 0
-    arr = as_array(n, "n")
+    arr = _numbers(n, "n")
     if np.any(arr < 1):
         raise ValueError(f"parameter 'n' must be >= 1, got min {float(np.min(arr))}")
     out = np.log2(arr) / np.log2(base)
@@ -374,7 +308,7 @@ def logn_factor(n, base=512):
 
 
 def entropy_invariant_attention(q, k, v, *, base=512, causal=False, length="global", min_len=None,
-                                mask=None, backend="auto"):
+                                mask=None, enable_gqa=False, backend="auto"):
     r"""Su's entropy-invariant attention :math:`\mathrm{softmax}\big(\frac{\log_{\text{base}} n}{\sqrt d} q\cdot k\big)v` ([A], [C]).
 
     Parameters
@@ -392,10 +326,14 @@ def entropy_invariant_attention(q, k, v, *, base=512, causal=False, length="glob
     min_len : int, optional
         Floor on n (bert4keras uses 16, so the factor is >= 4/9 at base 512).
     mask : array_like of bool, optional
-        As in :func:`attention` (an addition to the API.md signature, needed
-        for per-query lengths with padding).
-    backend : {"auto", "numpy", "numba", "cupy"}, optional
-        As in :func:`attention`; ``"cupy"`` returns a CuPy array.
+        As in :func:`attention` (needed for per-query lengths with padding).
+    enable_gqa : bool, optional
+        Grouped-query heads, as in :func:`attention`.
+    backend : {"auto", "reference", "numba", "cupy"}, optional
+        ``"reference"``: the definition,
+        :func:`refimpl.attention.reference.entropy_invariant_attention`; the
+        others compute the scale here and run :func:`attention` with that
+        backend (``"cupy"`` returns a CuPy array).
 
     Returns
     -------
@@ -427,22 +365,22 @@ def entropy_invariant_attention(q, k, v, *, base=512, causal=False, length="glob
         raise ValueError(f"parameter 'base' must be > 1, got {base}")
     if min_len is not None:
         min_len = check_int(min_len, "min_len", min_value=1)
-    if wants_cupy(backend, q, k, v, mask):
-        resolve_backend(backend, q, k, v, mask, supported=("numpy", "numba", "cupy"))
-        qf, kf, vf, _, mf, causal_b, off, batch, counts = _cupy.prepare_xp(device_module(), q, k, v, None,
-                                                                            causal, mask)
-    else:
-        qf, kf, vf, _, mf, causal_b, off, batch, counts = _prepare(q, k, v, None, causal, mask)
-    d = qf.shape[2]
-    n = counts.astype(np.float64) if length == "per_query" else np.full(counts.shape, float(kf.shape[1]))
+    name, _ = pick(backend, q, k, v, mask, reference=reference.entropy_invariant_attention, numba=_fast.attention,
+                   cupy=_xp.attention_xp)
+    xp = device_module() if name == "cupy" else np
+    p = _xp.prepare_xp(xp, q, k, v, None, causal, mask, enable_gqa)
+    nq, nk, d = p.q.shape[1], p.k.shape[1], p.q.shape[2]
+    n = p.counts.astype(np.float64) if length == "per_query" else np.full(p.counts.shape, float(nk))
     if min_len is not None:
         n = np.maximum(n, float(min_len))
-    if base == 512.0:
-        fac = np.log2(n) / 9.0  # exact for powers of two
-    else:
-        fac = np.log2(n) / np.log2(base)
-    scale = (fac / math.sqrt(d)).reshape(batch + (qf.shape[1],)) if batch else fac[0] / math.sqrt(d)
-    return attention(q, k, v, scale=scale, causal=causal_b, mask=mask, backend=backend)
+    scale = logn_factor(n, base) / math.sqrt(d)  # (B, n_q)
+    if name == "reference":
+        _xp.check_scores_finite(np, p.q, p.k, scale, p.mask, p.causal)
+        check_size(p.q.shape[:2] + (nk,), "q' and 'k", itemsize=8 * 3)
+        out = reference.entropy_invariant_attention(p.q, p.k, p.v, p.mask, p.causal, base, length, min_len)
+        return out.reshape(p.batch + out.shape[1:])
+    return attention(q, k, v, scale=scale.reshape(p.batch + (nq,)), causal=causal, mask=mask,
+                     enable_gqa=enable_gqa, backend=name)
 
 
 # ----------------------------------------------------------------------------- published variants
@@ -477,7 +415,7 @@ def qwen_logn_factors(positions, train_len):
     """
     L = check_int(train_len, "train_len", min_value=2)
     scalar = np.ndim(positions) == 0
-    arr = as_array(positions, "positions")
+    arr = _numbers(positions, "positions")
     if np.any(arr < 1) or np.any(arr != np.round(arr)):
         raise ValueError("parameter 'positions' must hold integers >= 1 (1-based positions)")
     out = np.where(arr > L, np.log2(np.maximum(arr, 1.0)) / math.log2(L), 1.0)
@@ -516,7 +454,7 @@ def llama4_attention_scales(positions, floor_scale=8192, attn_scale=0.1):
     F = check_int(floor_scale, "floor_scale", min_value=1)
     a = check_real(attn_scale, "attn_scale", low=0.0)
     scalar = np.ndim(positions) == 0
-    arr = as_array(positions, "positions")
+    arr = _numbers(positions, "positions")
     if np.any(arr < 0) or np.any(arr != np.round(arr)):
         raise ValueError("parameter 'positions' must hold integers >= 0 (0-based positions)")
     out = 1.0 + a * np.log1p(np.floor((arr + 1.0) / F))
@@ -557,13 +495,13 @@ def softmax_plus(scores, valid_len, min_len=16, base=512):
     >>> bool(np.allclose(w, [[1/(1+np.exp(-4/9)), 1/(1+np.exp(4/9)), 0.0]]))
     True
     """
-    s = as_array(scores, "scores", min_ndim=1, min_size=1)
+    s = _numbers(scores, "scores", min_ndim=1, min_size=1)
     n = s.shape[-1]
     mn = check_int(min_len, "min_len", min_value=1)
     base = check_real(base, "base")
     if base <= 1:
         raise ValueError(f"parameter 'base' must be > 1, got {base}")
-    lv = as_array(valid_len, "valid_len").reshape(np.shape(valid_len))
+    lv = _numbers(valid_len, "valid_len").reshape(np.shape(valid_len))
     if np.any(lv != np.round(lv)) or np.any(lv < 1) or np.any(lv > n):
         raise ValueError(f"parameter 'valid_len' must hold integers in [1, {n}]")
     try:
@@ -578,8 +516,8 @@ def softmax_plus(scores, valid_len, min_len=16, base=512):
 
 # ----------------------------------------------------------------------------- entropy analysis
 def _scores_lam(s, lam):
-    s = as_array(s, "s", min_ndim=1, min_size=1)
-    lam_arr = as_array(lam, "lam").reshape(np.shape(lam))
+    s = _numbers(s, "s", min_ndim=1, min_size=1)
+    lam_arr = _numbers(lam, "lam").reshape(np.shape(lam))
     try:
         lam_b = np.broadcast_to(lam_arr, s.shape[:-1])
     except ValueError:
@@ -710,7 +648,8 @@ def entropy_vs_length(c=4.0, *, d=64, lengths=(64, 128, 256, 512, 1024, 2048, 40
     lengths : sequence of int, each >= 2
     n_queries, trials : int
     base : float, > 1
-    seed : int
+    seed : int >= 0 or numpy.random.Generator
+        Through ``check_rng``, as every seed in refimpl.
 
     Returns
     -------
@@ -728,11 +667,14 @@ def entropy_vs_length(c=4.0, *, d=64, lengths=(64, 128, 256, 512, 1024, 2048, 40
     base = check_real(base, "base")
     if base <= 1:
         raise ValueError(f"parameter 'base' must be > 1, got {base}")
-    seed = check_int(seed, "seed", min_value=0)
+    rng = check_rng(seed, "seed")
+    if isinstance(lengths, (str, bytes)) or np.ndim(lengths) != 1:
+        raise ValueError(f"parameter 'lengths' must be a sequence of integers >= 2, got {lengths!r}")
     lens = np.array([check_int(n, "lengths", min_value=2) for n in lengths], dtype=np.int64)
     if lens.size == 0:
         raise ValueError("parameter 'lengths' must not be empty")
-    rng = np.random.default_rng(seed)
+    check_size((n_queries, int(lens.max())), "lengths", itemsize=8 * 4)  # keys, scores and their exponentials
+    check_size((int(lens.max()), d), "d")
     plain = np.zeros(lens.size)
     logn = np.zeros(lens.size)
     for t in range(trials):

@@ -16,7 +16,8 @@ import math
 
 import numpy as np
 
-from .._validation import as_array, check_int, check_real
+from .._validation import check_int, check_real, check_rng, check_size
+from ._xp import numeric as _numbers
 from .core import attention
 
 __all__ = ["PositionReadback", "bidirectional_attention", "causal_attention", "causal_mean",
@@ -48,7 +49,7 @@ def causal_mean(v):
            [2.],
            [3.]])
     """
-    v = as_array(v, "v", min_ndim=2)
+    v = _numbers(v, "v", min_ndim=2)
     if v.shape[-2] == 0 or v.shape[-1] == 0:
         raise ValueError(f"parameter 'v' must have non-empty sequence and feature axes, got shape {v.shape}")
     n = np.arange(1, v.shape[-2] + 1, dtype=np.float64)[:, None]
@@ -63,7 +64,7 @@ def mean_square(y, axis=-1):
     >>> float(mean_square([3.0, 4.0]))
     12.5
     """
-    y = as_array(y, "y", min_ndim=1, min_size=1)
+    y = _numbers(y, "y", min_ndim=1, min_size=1)
     ax = check_int(axis, "axis")
     if not -y.ndim <= ax < y.ndim:
         raise ValueError(f"parameter 'axis' must be in [{-y.ndim}, {y.ndim - 1}], got {ax}")
@@ -85,7 +86,7 @@ def expected_mean_square(n, sigma2=1.0):
     """
     s2 = check_real(sigma2, "sigma2", low=0.0)
     scalar = np.ndim(n) == 0
-    arr = as_array(n, "n")
+    arr = _numbers(n, "n")
     if np.any(arr < 1):
         raise ValueError("parameter 'n' must be >= 1 (1-based positions)")
     out = s2 / arr
@@ -93,13 +94,13 @@ def expected_mean_square(n, sigma2=1.0):
 
 
 def _project(x, wq, wk, wv):
-    x = as_array(x, "x", min_ndim=2)
+    x = _numbers(x, "x", min_ndim=2)
     if x.shape[-2] == 0 or x.shape[-1] == 0:
         raise ValueError(f"parameter 'x' must have non-empty sequence and feature axes, got shape {x.shape}")
     D = x.shape[-1]
     mats = []
     for name, w in (("wq", wq), ("wk", wk), ("wv", wv)):
-        w = as_array(w, name, ndim=2)
+        w = _numbers(w, name, ndim=2)
         if w.shape[0] != D:
             raise ValueError(f"parameter '{name}' must have shape ({D}, *) to multiply x of width {D}, got {w.shape}")
         mats.append(w)
@@ -119,12 +120,21 @@ def causal_attention(x, wq, wk, wv, *, scale=None, backend="auto"):
     x : array_like, shape (..., L, D)
     wq, wk : array_like, shape (D, d)
     wv : array_like, shape (D, d_v)
-    scale : float, optional (default 1/sqrt(d))
-    backend : {"auto", "numpy", "numba"}
+    scale : float, optional (default 1/sqrt(d)); ``True`` is not a scale
+    backend : {"auto", "reference", "numba", "cupy"}
+        As :func:`refimpl.attention.attention` (the definition is
+        ``refimpl/attention/reference.py``).
 
     Returns
     -------
     ndarray, shape (..., L, d_v)
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not multiply, non-finite input, and scores
+        :math:`\lambda q_n\cdot k_m` beyond the float64 range (finite inputs
+        such as ``x * 1e160``: the softmax would be NaN, refimpl raises).
 
     Notes
     -----
@@ -190,7 +200,8 @@ def position_readback(L=1024, d=256, *, sigma2=1.0, trials=64, seed=0):
     d = check_int(d, "d", min_value=1)
     s2 = check_real(sigma2, "sigma2", low=0.0, low_open=True)
     trials = check_int(trials, "trials", min_value=1)
-    rng = np.random.default_rng(check_int(seed, "seed", min_value=0))
+    rng = check_rng(seed, "seed")
+    check_size((trials, L, d), "L", itemsize=8 * 3)  # v, its running mean and squares
     v = rng.standard_normal((trials, L, d)) * math.sqrt(s2)
     ms_all = mean_square(causal_mean(v), axis=-1)  # (trials, L)
     ms = ms_all.mean(axis=0)

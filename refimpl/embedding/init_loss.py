@@ -29,7 +29,7 @@ import math
 import numpy as np
 from scipy import integrate, special, stats
 
-from .._validation import check_choice, check_int, check_real
+from .._validation import check_choice, check_int, check_real, check_rng, check_size
 
 __all__ = ["VARIANTS", "InitLossSimulation", "expected_init_loss", "init_std_for_uniform_loss",
            "simulate_init_loss", "tied_init_loss"]
@@ -67,7 +67,9 @@ def tied_init_loss(n_vocab, d, sigma):
     Raises
     ------
     ValueError
-        ``n_vocab < 1``, ``d < 1``, ``sigma <= 0`` or not finite.
+        ``n_vocab < 1``, ``d < 1``, ``sigma <= 0`` or not finite, or
+        :math:`d\sigma` beyond float64 (the loss is then about
+        :math:`d\sigma`).
     TypeError
         Non-integer ``n_vocab`` or ``d``.
 
@@ -94,9 +96,12 @@ def tied_init_loss(n_vocab, d, sigma):
     True
     """
     n_vocab, d, sigma = _n_d_sigma(n_vocab, d, sigma)
+    ds = d * sigma
+    if not math.isfinite(ds):
+        raise ValueError(f"parameters 'd', 'sigma': the loss, about d sigma = {d} x {sigma:.3g}, is beyond float64")
     if n_vocab == 1:
-        return float(d * sigma)
-    return float(np.logaddexp(d * sigma, math.log(n_vocab - 1)))
+        return float(ds)
+    return float(np.logaddexp(ds, math.log(n_vocab - 1)))
 
 
 def init_std_for_uniform_loss(n_vocab, d):
@@ -171,8 +176,9 @@ def expected_init_loss(n_vocab, d, sigma, variant="tied"):
     Raises
     ------
     ValueError
-        As :func:`tied_init_loss`, an unknown ``variant``, or odd ``d`` with
-        ``"shuffle"``.
+        As :func:`tied_init_loss`, an unknown ``variant``, odd ``d`` with
+        ``"shuffle"``, or :math:`d\sigma^2` beyond float64 (the loss is at
+        least :math:`d\sigma^2/2`).
 
     Notes
     -----
@@ -192,10 +198,14 @@ def expected_init_loss(n_vocab, d, sigma, variant="tied"):
     check_choice(variant, "variant", VARIANTS)
     if variant == "shuffle" and d % 2:
         raise ValueError(f"parameter 'd' must be even for variant='shuffle' (the halves are swapped), got {d}")
-    s2 = d * sigma * sigma
-    log_cross = math.log(n_vocab - 1) + s2 / 2.0
+    half = d * sigma * (sigma / 2.0)          # s^2 / 2 = d sigma^2 / 2
+    if not math.isfinite(2.0 * half):
+        raise ValueError(f"parameters 'd', 'sigma': the loss, at least d sigma^2 / 2 = {d} x {sigma:.3g}^2 / 2, "
+                         "is beyond float64")
+    s2 = 2.0 * half
+    log_cross = math.log(n_vocab - 1) + half
     if variant in ("untied", "projection"):
-        return math.log(n_vocab) + s2 / 2.0
+        return math.log(n_vocab) + half
     if variant == "shuffle":
         return float(np.logaddexp(log_cross, s2))
     chi = stats.chi(d)
@@ -224,42 +234,35 @@ class InitLossSimulation:
         return float(self.mean)
 
 
-def _rng(rng):
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
-        if rng is not None and rng < 0:
-            raise ValueError(f"parameter 'rng' must be a numpy.random.Generator or a seed >= 0, got {rng}")
-        return np.random.default_rng(rng)
-    raise TypeError(f"parameter 'rng' must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}")
-
-
 def _haar_orthogonal(d, gen):
     """A Haar-distributed orthogonal d x d matrix (QR of a Gaussian with the sign fix)."""
     Q, R = np.linalg.qr(gen.standard_normal((d, d)))
     return Q * np.sign(np.diag(R))
 
 
-def pair_losses(W, out_mat, I, J, variant, P=None):
+def pair_losses(W, out_mat, I, J, variant, P=None, scale=1.0):
     r"""Losses :math:`-\log p(j|i)` for given embeddings (no validation; used by :func:`simulate_init_loss`).
 
     ``W`` (n, d) input embeddings, ``out_mat`` (n, d) output embeddings (``W``
     itself when tied), ``I``, ``J`` index arrays, ``P`` the (d, d) projection
-    for ``variant="projection"``. RMSNorm without epsilon or gain.
+    for ``variant="projection"``. RMSNorm without epsilon or gain. The logits
+    are ``scale * (h @ out_mat.T)``: :func:`simulate_init_loss` passes unit
+    normals and ``scale = sigma`` (RMSNorm does not see the scale of ``W``),
+    so no entry underflows or overflows at extreme ``sigma``.
     """
     d = W.shape[1]
     losses = np.empty(I.shape[0])
     for start in range(0, I.shape[0], _ROWS):
         rows = slice(start, min(start + _ROWS, I.shape[0]))
         Wi = W[I[rows]]
-        h = Wi / np.sqrt(np.mean(Wi * Wi, axis=1, keepdims=True))
+        h = Wi / np.sqrt(np.mean(Wi * Wi, axis=1, keepdims=True))        # h_i = w_i / RMS(w_i)
         if variant == "projection":
             h = h @ P
         elif variant == "shuffle":
-            h = np.concatenate([h[:, d // 2:], h[:, :d // 2]], axis=1)
-        logits = h @ out_mat.T
+            h = np.concatenate([h[:, d // 2:], h[:, :d // 2]], axis=1)   # S[h] = h[d/2:] o h[:d/2]
+        logits = scale * (h @ out_mat.T)
         lse = special.logsumexp(logits, axis=1)
-        losses[rows] = lse - logits[np.arange(logits.shape[0]), J[rows]]
+        losses[rows] = lse - logits[np.arange(logits.shape[0]), J[rows]]  # log sum_k e^l_k - l_j
     return losses
 
 
@@ -305,11 +308,19 @@ def simulate_init_loss(n_vocab, d, sigma, variant="tied", rng=None, n_pairs=2000
     ------
     ValueError
         ``n_vocab < 2``, ``d < 1``, ``sigma <= 0``, ``n_pairs < 2``, unknown
-        ``variant``, odd ``d`` with ``"shuffle"``.
+        ``variant``, odd ``d`` with ``"shuffle"``, sizes whose arrays exceed
+        the memory refimpl allows (naming ``n_vocab``, ``n_pairs`` or ``d``),
+        or logits beyond float64 (``d sigma`` near 1e308).
+    TypeError
+        Non-integer ``n_vocab``, ``d``, ``n_pairs``; an ``rng`` that is not
+        None, a seed >= 0 or a Generator.
 
     Notes
     -----
     Cost: one (n_pairs x d) by (d x n) product, in blocks of 128 rows.
+    The embeddings are drawn as unit normals ``Z`` and the logits scaled by
+    ``sigma`` (``W = sigma Z``; RMSNorm removes the scale of ``w_i``), so a
+    tiny or huge ``sigma`` neither underflows nor overflows in ``RMS(w_i)``.
     The pairs share ``W``, so ``stderr`` treats weakly dependent losses as
     independent; the tests compare with :func:`expected_init_loss` at
     several (n, d, sigma) within 4 standard errors. Expectations (Su,
@@ -330,16 +341,26 @@ def simulate_init_loss(n_vocab, d, sigma, variant="tied", rng=None, n_pairs=2000
     n_pairs = check_int(n_pairs, "n_pairs", min_value=2)
     if variant == "shuffle" and d % 2:
         raise ValueError(f"parameter 'd' must be even for variant='shuffle' (the halves are swapped), got {d}")
-    gen = _rng(rng)
-    W = gen.standard_normal((n_vocab, d)) * sigma
-    out_mat = gen.standard_normal((n_vocab, d)) * sigma if variant == "untied" else W
+    gen = check_rng(rng)
+    check_size((2 if variant == "untied" else 1, n_vocab, d), "n_vocab")
+    check_size((_ROWS, n_vocab, 2), "n_vocab")               # one block of logits
+    check_size((n_pairs, 4), "n_pairs")
+    if variant == "projection":
+        check_size((d, d, 2), "d")
+    Z = gen.standard_normal((n_vocab, d))                     # W = sigma Z
+    out_mat = gen.standard_normal((n_vocab, d)) if variant == "untied" else Z
     P = _haar_orthogonal(d, gen) if variant == "projection" else None
     if n_pairs <= n_vocab:
         I = gen.choice(n_vocab, size=n_pairs, replace=False)
     else:
         I = gen.integers(0, n_vocab, size=n_pairs)
     J = (I + gen.integers(1, n_vocab, size=n_pairs)) % n_vocab  # uniform over j != i
-    losses = pair_losses(W, out_mat, I, J, variant, P)
-    mean = float(losses.mean())
-    se = float(losses.std(ddof=1) / math.sqrt(n_pairs))
+    with np.errstate(over="ignore", invalid="ignore"):
+        losses = pair_losses(Z, out_mat, I, J, variant, P, scale=sigma)
+    if not np.all(np.isfinite(losses)):
+        raise ValueError(f"parameters 'sigma', 'd': the logits sigma h.w (up to about d sigma = {d * sigma:.3g}) "
+                         "overflow float64")
+    e = math.frexp(float(np.max(losses)))[1]             # losses > 0; 2^-e scaling is exact and keeps
+    mean = float(losses.mean())                           # the squares of the spread inside float64
+    se = math.ldexp(float(np.ldexp(losses, -e).std(ddof=1)), e) / math.sqrt(n_pairs)
     return InitLossSimulation(mean, se, losses)

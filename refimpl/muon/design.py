@@ -27,18 +27,24 @@ import time
 
 import numpy as np
 
-from .._validation import as_array, check_choice, check_int, check_real
-from .._backend import resolve_backend
-from . import _kernels
+from .._validation import (as_array, check_bool, check_choice, check_int, check_real, check_rng,
+                           check_size)
+from . import _fast, reference
+from .newton_schulz import pick_backend
 
-__all__ = ["FitResult", "PE_CUSHION", "cubic_equioscillation", "fit_coefficients", "kappa_to_abc",
+__all__ = ["FitResult", "PE_CUSHION", "SAFETY_MODES", "cubic_equioscillation", "fit_coefficients", "kappa_to_abc",
            "optimal_odd_polynomial", "polar_express_coefficients"]
 
+#: ``safety_mode`` values of :func:`polar_express_coefficients`.
+SAFETY_MODES = ("official", "article")
 #: The cushion of the Polar Express appendix code (the paper's text uses 0.1) [10996].
 PE_CUSHION = 0.02407327424182761
 # Below this relative width l/u >= 1 - 5e-6 the equioscillating polynomial equals, to float64, the
 # Taylor polynomial of x (x^2)^(-1/2) at x = u (the same switch as the Polar Express appendix).
 _NARROW = 5e-6
+# Up to l/u >= 1 - 5e-5 the Taylor polynomial is within ~(1 - l/u)^3 < 1e-12 of the optimum; there the exchange
+# (alternation points within 5e-5 of each other) may lose its points to rounding: the Taylor step is returned.
+_NEARLY_NARROW = 5e-5
 
 
 def _taylor_odd(n, u):
@@ -137,15 +143,24 @@ def optimal_odd_polynomial(l, u, degree=5, *, tol=1e-15, max_iter=100):
     Raises
     ------
     ValueError
-        Bad ``l``, ``u``, ``degree``; RuntimeError if the exchange does not
-        converge (it converges in under 20 iterations for :math:`l/u \ge 10^{-4}`).
+        Bad ``l``, ``u``, ``degree``, ``tol`` (finite, >= 0), ``max_iter``; an
+        interval so far from 1 that a coefficient :math:`c_j/u^{2j+1}` over- or
+        underflows float64.
+    RuntimeError
+        The exchange does not converge within ``max_iter`` iterations (it
+        converges in under 20 for :math:`l/u \ge 10^{-4}`), never a silent
+        unconverged result.
 
     Notes
     -----
-    When :math:`l/u \ge 1 - 5\cdot10^{-6}` the optimum is, to float64, the Taylor
+    The exchange runs on :math:`[l/u, 1]` and the result is mapped back by
+    :math:`x \to x/u` (the problem is scale invariant), so large or small
+    intervals cost no accuracy. When :math:`l/u \ge 1 - 5\cdot10^{-6}` the optimum is, to float64, the Taylor
     polynomial of :math:`x(x^2)^{-1/2}` at :math:`u` (degree 5:
     :math:`(15/8, -5/4, 3/8)/(u, u^3, u^5)`) and that is returned, as the
-    Polar Express appendix does (the linear system is singular there).
+    Polar Express appendix does (the linear system is singular there); for
+    :math:`l/u \ge 1 - 5\cdot10^{-5}` it is also returned where the exchange
+    loses its alternation points to rounding (its error there is below 1e-12).
     Accuracy: coefficients to about 1e-12 relative (a different route, the
     closed form for degree 3, agrees to 1e-13).
 
@@ -160,44 +175,73 @@ def optimal_odd_polynomial(l, u, degree=5, *, tol=1e-15, max_iter=100):
     degree = check_int(degree, "degree", min_value=3)
     if degree % 2 == 0:
         raise ValueError(f"parameter 'degree' must be odd, got {degree}")
-    n = (degree - 1) // 2
-    if l / u >= 1.0 - _NARROW:
-        return _taylor_odd(n, u), 0.0
+    tol = check_real(tol, "tol", low=0.0)
+    max_iter = check_int(max_iter, "max_iter", min_value=1)
+    return _optimal(l, u, (degree - 1) // 2, tol, max_iter)
+
+
+def _scaled(coef1, u, l):
+    """Coefficients of p(x) = p1(x / u) from those of p1: c_j / u^(2j+1); ValueError where that over/underflows."""
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        powers = np.float64(u) ** (2 * np.arange(coef1.size) + 1)
+        coef = coef1 / powers
+    if not np.all(np.isfinite(coef)) or np.any((coef == 0) & (coef1 != 0)):
+        raise ValueError(f"parameters 'l', 'u': the interval [{l!r}, {u!r}] is too far from 1: the coefficients "
+                         f"c_j / u^(2j+1) of degree {2 * coef1.size - 1} over/underflow float64; rescale the "
+                         f"interval (the polynomial for [l/u, 1] is the same up to x -> x/u)")
+    return coef
+
+
+def _optimal(l, u, n, tol=1e-15, max_iter=100):
+    """optimal_odd_polynomial on validated input: the exchange on [l/u, 1], then scaled to [l, u]."""
+    r = l / u
+    if r >= 1.0 - _NARROW:
+        return _scaled(_taylor_odd(n, 1.0), u, l), 0.0
     i = np.arange(n + 2)
-    pts = l + (u - l) * (1.0 - np.cos(np.pi * i / (n + 1))) / 2.0
+    pts = r + (1.0 - r) * (1.0 - np.cos(np.pi * i / (n + 1))) / 2.0
     signs = (-1.0) ** i  # f(x_i) + (-1)^i E = 1
     E_old = np.inf
     for _ in range(max_iter):
         A = np.column_stack([pts ** (2 * j + 1) for j in range(n + 1)] + [signs])
-        sol = np.linalg.solve(A, np.ones(n + 2))
+        try:
+            sol = np.linalg.solve(A, np.ones(n + 2))
+        except np.linalg.LinAlgError:
+            raise RuntimeError(f"Remez exchange on [{l}, {u}]: singular alternation system (l/u = {r:.3g} is "
+                               "too small for float64)") from None
         coef, E = sol[:-1], sol[-1]
         # f'(x) = sum_j (2j+1) c_j x^(2j): roots in y = x^2
         dcoef = np.array([(2 * j + 1) * coef[j] for j in range(n + 1)])
         roots = np.roots(dcoef[::-1])
         y = np.sort(roots[(np.abs(roots.imag) <= 1e-12 * np.abs(roots)) & (roots.real > 0)].real)
-        y = y[(y > l * l) & (y < u * u)]
+        y = y[(y > r * r) & (y < 1.0)]
+        if y.size != n and r >= 1.0 - _NEARLY_NARROW:
+            return _scaled(_taylor_odd(n, 1.0), u, l), 0.0
         if y.size != n:
             raise RuntimeError(f"Remez exchange on [{l}, {u}] lost its alternation points (found {y.size}, "
                                f"need {n})")
-        pts = np.concatenate([[l], np.sqrt(y), [u]])
+        pts = np.concatenate([[r], np.sqrt(y), [1.0]])
         if abs(E - E_old) <= tol:
-            return coef, float(E)
+            return _scaled(coef, u, l), float(E)
         E_old = E
-    raise RuntimeError(f"Remez exchange on [{l}, {u}] did not converge in {max_iter} iterations")
+    raise RuntimeError(f"Remez exchange on [{l}, {u}] did not converge in {max_iter} iterations "
+                       f"(|E_k+1 - E_k| > tol = {tol})")
 
 
-def polar_express_coefficients(l=1e-3, u=1.0, steps=8, safety=1.01, cushion=PE_CUSHION, *, degree=5):
+def polar_express_coefficients(l=1e-3, u=1.0, steps=8, safety=1.01, cushion=PE_CUSHION, *, degree=5,
+                               safety_mode="official"):
     r"""The Polar Express schedule: greedy equioscillating polynomials, cushioned and recentred.
 
     Step :math:`t` ([10996]_, arXiv:2505.16932): fit the best odd polynomial
     :math:`p_t` (:func:`optimal_odd_polynomial`) on :math:`[\max(l_t, \lambda u_t), u_t]`
     (cushion :math:`\lambda`), recentre :math:`f_t = \gamma p_t` with
     :math:`\gamma = 2/(p_t(l_t) + p_t(u_t))`, then :math:`l_{t+1} = f_t(l_t)`,
-    :math:`u_{t+1} = 2 - l_{t+1}`; start :math:`l_1 = l, u_1 = u`. Without cushion
-    the greedy composition is the optimal :math:`T`-step composition (the
-    article's induction proof). Finally every :math:`f_t` is replaced by
-    :math:`f_t(x/s)` (safety ``s``): :math:`(a, b, c) / (s, s^3, s^5)`, which keeps
-    a bf16 singular value slightly above :math:`u_t` from diverging.
+    :math:`u_{t+1} = 2 - l_{t+1}` (and :math:`l_{t+1} \le u_{t+1}`); start
+    :math:`l_1 = l, u_1 = u`. Without cushion the greedy composition is the
+    optimal :math:`T`-step composition (the article's induction proof). The
+    safety factor ``s`` replaces :math:`f_t` by :math:`f_t(x/s)`, i.e.
+    :math:`(a, b, c) / (s, s^3, s^5)`, which keeps a bf16 singular value
+    slightly above :math:`u_t` from diverging. Where it is applied is
+    ``safety_mode``.
 
     Parameters
     ----------
@@ -205,12 +249,22 @@ def polar_express_coefficients(l=1e-3, u=1.0, steps=8, safety=1.01, cushion=PE_C
         Singular-value interval to cover, :math:`0 < l \le u` (article: 1e-3, 1).
     steps : int >= 1
     safety : float >= 1
-        1.01 in the paper; 1 reproduces the article's table as printed.
+        1.01 in the paper and its code; 1 reproduces the article's table as printed.
     cushion : float in [0, 1]
-        :data:`PE_CUSHION` (appendix code); the paper's text uses 0.1; 0 is the
-        pure greedy optimum.
+        :data:`PE_CUSHION` (appendix code); the paper's text uses 0.1, the
+        repository's ``polar_express.py`` 0.02; 0 is the pure greedy optimum.
     degree : {5, 3}
         Quintic (default) or cubic polynomials (then ``c = 0``).
+    safety_mode : {"official", "article"}
+        ``"official"`` (default; the code users copy the coefficients from,
+        ``optimal_composition`` in github.com/NoahAmsel/PolarExpress): every
+        row but the last is divided by the safety powers *inside* the loop,
+        so the next interval :math:`l_{t+1} = f_t(l_t/s)` comes from the
+        shrunk polynomial; the last row is left alone. ``"article"`` (Su's
+        10996 and the paper's formula): the loop runs without safety and
+        every row, the last included, is divided afterwards. The two differ
+        by up to about 5% per coefficient (rows 2 on); with ``safety=1`` they
+        are the same.
 
     Returns
     -------
@@ -220,13 +274,16 @@ def polar_express_coefficients(l=1e-3, u=1.0, steps=8, safety=1.01, cushion=PE_C
     Raises
     ------
     ValueError
-        Parameters out of range.
+        Parameters out of range (also an interval so far from 1 that the
+        first row over/underflows float64).
 
     Notes
     -----
     Reproduces every digit of the article's 8-row table (``safety=1``), whose
     row 6 prints :math:`b=+1.268`: a sign typo, :math:`b_6 = -1.268` (see
     ERRATA.md). Rows converge to the Taylor step :math:`(15/8, -5/4, 3/8)`.
+    The preset ``COEFFICIENTS["polar_express"]`` is the article's table
+    divided afterwards, i.e. ``safety_mode="article"``.
     Runtime: about 1 ms per step.
 
     Examples
@@ -245,16 +302,22 @@ def polar_express_coefficients(l=1e-3, u=1.0, steps=8, safety=1.01, cushion=PE_C
     degree = check_int(degree, "degree")
     if degree not in (3, 5):
         raise ValueError(f"parameter 'degree' must be 3 or 5 (Newton-Schulz takes (a, b, c)), got {degree}")
+    check_choice(safety_mode, "safety_mode", SAFETY_MODES)
+    n = (degree - 1) // 2
+    shrink = safety ** (2 * np.arange(n + 1) + 1)  # f(x / s): (a, b, c) / (s, s^3, s^5)
     out = np.zeros((steps, 3))
     lt, ut = l, u
     for t in range(steps):
-        coef, _ = optimal_odd_polynomial(max(lt, cushion * ut), ut, degree)
-        pl, pu = _odd_eval(coef, np.array(lt)), _odd_eval(coef, np.array(ut))
-        coef = coef * (2.0 / (pl + pu))  # recentre: f(l_t) + f(u_t) = 2
-        out[t, :coef.size] = coef
-        lt = float(_odd_eval(coef, np.array(lt)))
+        coef, _ = _optimal(max(lt, cushion * ut), ut, n)
+        coef = coef * (2.0 / (_odd_eval(coef, lt) + _odd_eval(coef, ut)))  # recentre: f(l_t) + f(u_t) = 2
+        if safety_mode == "official" and t < steps - 1:
+            coef = coef / shrink
+        out[t, :n + 1] = coef
+        lt = float(_odd_eval(coef, lt))
         ut = 2.0 - lt
-    out /= np.array([safety, safety**3, safety**5])
+        lt = min(lt, ut)  # a step can overshoot 1 slightly (cubics, safety): keep l <= u
+    if safety_mode == "article":
+        out[:, :n + 1] /= shrink
     return out
 
 
@@ -275,9 +338,22 @@ def kappa_to_abc(kappa, x1, x2):
 
     The article prints (3.297, -4.136, 1.724), computed from unrounded
     :math:`(\kappa, x_1, x_2)`: the printed inputs reproduce it to 3 digits.
+
+    Raises
+    ------
+    ValueError
+        A non-finite input, or coefficients that overflow float64.
+    TypeError
+        A non-number (a string, a bool).
     """
-    kappa, x1, x2 = (float(v) for v in (kappa, x1, x2))
-    return 1.0 + kappa * x1**2 * x2**2, -kappa * (x1**2 + x2**2), kappa
+    kappa = check_real(kappa, "kappa")
+    x1 = check_real(x1, "x1")
+    x2 = check_real(x2, "x2")
+    a, b = 1.0 + kappa * (x1 * x1) * (x2 * x2), -kappa * (x1 * x1 + x2 * x2)
+    if not (math.isfinite(a) and math.isfinite(b)):
+        raise ValueError(f"parameters 'kappa', 'x1', 'x2': the coefficients overflow float64 "
+                         f"(kappa={kappa!r}, x1={x1!r}, x2={x2!r}); a = 1 + kappa x1^2 x2^2 must be finite")
+    return a, b, kappa
 
 
 @dataclasses.dataclass
@@ -373,11 +449,10 @@ def _kappa_data(shape, n_matrices, n_points, rng):
 
 
 _MINMAX_DEFAULTS = {"shared": True, "k": 50, "n_grid": 10000, "perturbation": 0.05, "dtype": "float32"}
-_KAPPA_DEFAULTS = {"shape": (1024, 1024), "n_matrices": 4, "n_points": 2048, "momentum": 0.9, "rng": 0,
-                   "backend": "auto"}
+_KAPPA_DEFAULTS = {"shape": (1024, 1024), "n_matrices": 4, "n_points": 2048, "momentum": 0.9, "rng": 0}
 
 
-def fit_coefficients(method="minmax", steps=5, *, iterations=None, lr=None, init=None, **options):
+def fit_coefficients(method="minmax", steps=5, *, iterations=None, lr=None, init=None, backend="auto", **options):
     r"""Fit Newton--Schulz coefficients numerically, as Su does in 10922 and 10592.
 
     ``method="minmax"`` [10922]_: on the grid ``linspace(0, 1, n_grid + 1)[1:]``
@@ -399,8 +474,8 @@ def fit_coefficients(method="minmax", steps=5, *, iterations=None, lr=None, init
     :math:`(x_T-1)^2`, minimised by momentum SGD (lr 0.01, ``momentum`` 0.9,
     100000 iterations, init :math:`(\kappa,x_1,x_2) = (1, 0.9, 1.1)`). Options
     ``shape``, ``n_matrices``, ``n_points``, ``momentum``, ``rng`` (seed or
-    Generator), ``backend`` ("auto", "numba", "numpy"). Su used 1000 matrices;
-    the sample moves the fit only in the third digit.
+    Generator). Su used 1000 matrices; the sample moves the fit only in the
+    third digit.
 
     Parameters
     ----------
@@ -408,6 +483,13 @@ def fit_coefficients(method="minmax", steps=5, *, iterations=None, lr=None, init
     steps : int >= 1
         Iterations :math:`T` of the Newton--Schulz map.
     iterations, lr, init : optimiser settings (defaults above)
+    backend : {"auto", "reference", "numba"}
+        ``"kappa"``: ``"reference"`` runs :func:`refimpl.muon.reference.kappa_sgd`
+        (NumPy, the gradient by the chain rule through :math:`(a, b, c)`);
+        ``"numba"`` (``"auto"`` when numba imports) the fused kernel
+        ``_fast.kappa_sgd_nb``; they agree to rounding (the SGD amplifies it:
+        tested to 1e-9 relative over a few hundred iterations).
+        ``"minmax"`` has only the reference.
     **options
         The options of the chosen method listed above; another method's
         option raises ValueError.
@@ -457,9 +539,10 @@ def fit_coefficients(method="minmax", steps=5, *, iterations=None, lr=None, init
     opt = {**mine, **options}
     t0 = time.perf_counter()
     if method == "minmax":
-        if not isinstance(opt["shared"], (bool, np.bool_)):
-            raise TypeError(f"parameter 'shared' must be a bool, got {opt['shared']!r}")
+        pick_backend(backend, reference=_fit_minmax)  # validates: the min-max fit has only the reference
+        check_bool(opt["shared"], "shared")
         n_grid = check_int(opt["n_grid"], "n_grid", min_value=2)
+        check_size((3, n_grid + 1), "n_grid")
         k = check_int(opt["k"], "k", min_value=1, max_value=n_grid)
         iterations = 20000 if iterations is None else check_int(iterations, "iterations", min_value=1)
         lr = 1e-3 if lr is None else check_real(lr, "lr", low=0.0, low_open=True)
@@ -474,25 +557,23 @@ def fit_coefficients(method="minmax", steps=5, *, iterations=None, lr=None, init
         if not np.all(np.isfinite(w)):
             raise RuntimeError("the min-max fit diverged (non-finite coefficients); lower 'lr' or change 'init'")
         return FitResult(w, loss, None, time.perf_counter() - t0)
-    shape = tuple(opt["shape"]) if isinstance(opt["shape"], (tuple, list)) else ()
+    shape = tuple(opt["shape"]) if isinstance(opt["shape"], (tuple, list, np.ndarray)) else ()
     if len(shape) != 2:
         raise ValueError(f"parameter 'shape' must be (n, m), got {opt['shape']!r}")
     n, m = (check_int(v, "shape", min_value=1) for v in shape)
+    check_size((n, m), "shape")
     n_matrices = check_int(opt["n_matrices"], "n_matrices", min_value=1)
     n_points = None if opt["n_points"] is None else check_int(opt["n_points"], "n_points", min_value=1)
     iterations = 100000 if iterations is None else check_int(iterations, "iterations", min_value=1)
     lr = 0.01 if lr is None else check_real(lr, "lr", low=0.0, low_open=True)
     beta = check_real(opt["momentum"], "momentum", low=0.0, high=1.0, high_open=True)
     p = np.array([1.0, 0.9, 1.1] if init is None else as_array(init, "init", shape=(3,)), dtype=np.float64)
-    rng = opt["rng"]
-    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    gen = check_rng(opt["rng"], "rng")
+    _, sgd = pick_backend(backend, reference=reference.kappa_sgd, numba=_fast.kappa_sgd_nb)
     data = _kappa_data((n, m), n_matrices, n_points, gen)
-    backend = resolve_backend(opt["backend"])
-    if backend == "numba":
-        p = _kernels.kappa_sgd_nb(p, data, steps, lr, beta, iterations)
-    else:
-        p = _kernels.kappa_sgd_np(p, data, steps, lr, beta, iterations)
-    loss, _ = _kernels.kappa_loss_grad_np(p, data, steps)
+    with np.errstate(over="ignore", invalid="ignore"):
+        p = sgd(p, data, steps, lr, beta, iterations)
+        loss, _ = reference.kappa_loss_grad(p, data, steps)
     if not np.all(np.isfinite(p)):
         raise RuntimeError("the kappa fit diverged (non-finite parameters); lower 'lr' or change 'init'")
     kappa, x1, x2 = (float(v) for v in p)

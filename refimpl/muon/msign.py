@@ -8,23 +8,17 @@ import numpy as np
 
 from .._validation import as_array, check_choice, check_real
 from .newton_schulz import newton_schulz
+from .reference import msign_svd
 
 __all__ = ["MSIGN_METHODS", "msign"]
 
 #: ``method`` values of :func:`msign`.
 MSIGN_METHODS = ("svd", "polar", "newton_schulz")
 
-_NS_PARAMS = ("coefficients", "steps", "eps", "normalization", "transpose_tall", "dtype", "eps_mode", "prescale")
+_NS_PARAMS = ("coefficients", "steps", "eps", "normalization", "transpose_tall", "dtype", "eps_mode", "prescale",
+              "backend")
 _PARAMS = {"svd": ("rtol",), "polar": (), "newton_schulz": _NS_PARAMS}
 _EPS = np.finfo(np.float64).eps
-
-
-def _msign_svd(M, rtol):
-    U, s, Vt = np.linalg.svd(M, full_matrices=False)
-    smax = s[..., :1]
-    tol = (max(M.shape[-2:]) * _EPS if rtol is None else rtol) * smax
-    keep = (s > tol).astype(np.float64)  # rank r: singular values above tol * sigma_max
-    return (U * keep[..., None, :]) @ Vt
 
 
 def _polar_newton_square(R):
@@ -82,7 +76,8 @@ def msign(M, method="svd", **params):
     M : array_like, shape (..., n, m)
         Real, finite, at least 2-D; batched over leading axes; tall or wide.
     method : {"svd", "polar", "newton_schulz"}
-        ``"svd"``: :math:`U_r V_r^\top` from ``numpy.linalg.svd``; the rank
+        ``"svd"`` (the definition, :func:`refimpl.muon.reference.msign_svd`):
+        :math:`U_r V_r^\top` from ``numpy.linalg.svd``; the rank
         counts singular values above ``rtol * sigma_max`` (parameter ``rtol``,
         default ``max(n, m) * eps``, as ``numpy.linalg.matrix_rank``).
         ``"polar"``: a second route without SVD: QR reduction to a square
@@ -140,7 +135,7 @@ def msign(M, method="svd", **params):
         rtol = params.get("rtol")
         if rtol is not None:
             rtol = check_real(rtol, "rtol", low=0.0, high=1.0)
-        return _msign_svd(M, rtol)
+        return msign_svd(M, rtol)
     if method == "polar":
         return _msign_polar(M)
     return newton_schulz(M, **params)

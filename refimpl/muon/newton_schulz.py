@@ -32,7 +32,8 @@ name              shape   source
                           0.02407327424182761), divided by the safety factor
                           :math:`(1.01, 1.01^3, 1.01^5)` as the article prescribes; row 6 with
                           :math:`b<0` (erratum: the article prints :math:`+1.268`).
-                          :func:`refimpl.muon.polar_express_coefficients` recomputes it.
+                          ``polar_express_coefficients(safety_mode="article")`` recomputes it;
+                          its default ``"official"`` (the repository's code) differs by <= 5%.
 ``dion``          (5, 3)  optax.contrib ``muon`` preset ``'dion'`` (optax@2edbcbe) [OPTAX]_
 ================  ======  ==================================================================
 
@@ -51,12 +52,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._backend import resolve_backend
-from .._gpu import device_array, device_module, wants_cupy
-from .._validation import as_array, check_choice, check_int, check_real
-from ._precision import round_bf16
+from .. import _backend
+from .._backend import is_cupy_array, pick
+from .._numba import HAVE_NUMBA
+from .._validation import as_array, check_bool, check_choice, check_int, check_real, check_size
+from . import _fast, reference
+from ._precision import newton_schulz_bf16
+from ._xp import newton_schulz_xp
 
-__all__ = ["COEFFICIENTS", "COEFFICIENT_SOURCES", "EPS_MODES", "NORMALIZATIONS", "newton_schulz",
+__all__ = ["COEFFICIENTS", "COEFFICIENT_SOURCES", "DTYPES", "EPS_MODES", "NORMALIZATIONS", "newton_schulz",
            "resolve_coefficients", "scalar_map"]
 
 
@@ -115,7 +119,16 @@ COEFFICIENT_SOURCES = {
 NORMALIZATIONS = ("frobenius", "su_improved")
 #: ``eps_mode`` values of :func:`newton_schulz`: the eps conventions of the public implementations.
 EPS_MODES = ("add", "clamp", "add_squared")
-_DTYPES = {"float64": np.float64, "float32": np.float32, "bfloat16": "bfloat16"}
+#: ``dtype`` values of :func:`newton_schulz` (None means "float64").
+DTYPES = ("float64", "float32", "bfloat16", "bfloat16_keller")
+
+
+def pick_backend(backend, *arrays, **paths):
+    """:func:`refimpl._backend.pick`, where ``"auto"`` with no usable fast path means the reference."""
+    if backend == "auto" and not any(is_cupy_array(a) for a in arrays) and not (
+            paths.get("numba") is not None and HAVE_NUMBA):
+        backend = "reference"
+    return pick(backend, *arrays, **paths)
 
 
 def resolve_coefficients(coefficients, steps=None, *, name="coefficients", steps_name="steps"):
@@ -127,7 +140,8 @@ def resolve_coefficients(coefficients, steps=None, *, name="coefficients", steps
     Raises
     ------
     ValueError
-        Unknown preset, wrong shape, non-finite entries, ``steps < 1``, or a
+        Unknown preset, wrong shape, non-finite entries, ``steps < 1``, a
+        ``steps`` so large that the schedule would not fit in memory, or a
         ``steps`` that contradicts the schedule length.
     """
     if isinstance(coefficients, str):
@@ -138,6 +152,8 @@ def resolve_coefficients(coefficients, steps=None, *, name="coefficients", steps
     if steps is not None:
         steps = check_int(steps, steps_name, min_value=1)
     if arr.ndim == 1 and arr.shape == (3,):
+        if steps is not None:
+            check_size((steps, 3), steps_name)
         return np.tile(arr, (5 if steps is None else steps, 1))
     if arr.ndim == 2 and arr.shape[1] == 3 and arr.shape[0] >= 1:
         if steps is not None and steps != arr.shape[0]:
@@ -153,6 +169,12 @@ def scalar_map(x, coefficients="keller", steps=None):
 
     :math:`g_t(x) = a_t x + b_t x^3 + c_t x^5`. A Newton--Schulz run maps each
     singular value :math:`\sigma` of :math:`M` to ``scalar_map(sigma / ||M||_F)``.
+
+    Domain: the map is meant for :math:`|x| \le 1` (normalised singular
+    values lie in [0, 1]). Beyond a preset-dependent point (about
+    :math:`|x| > 1.5` for ``"keller"``, :math:`\sqrt 3` for ``"cubic"``) the
+    iterates grow like :math:`|x|^{5^t}`; where one overflows float64 the
+    function raises ValueError rather than return inf or NaN.
 
     Parameters
     ----------
@@ -170,7 +192,8 @@ def scalar_map(x, coefficients="keller", steps=None):
     Raises
     ------
     ValueError
-        As :func:`resolve_coefficients`; NaN/Inf in ``x``.
+        As :func:`resolve_coefficients`; NaN/Inf in ``x``; an iterate that
+        overflows float64 (``x`` far outside the domain above).
 
     Notes
     -----
@@ -185,10 +208,16 @@ def scalar_map(x, coefficients="keller", steps=None):
     0.6875
     """
     sched = resolve_coefficients(coefficients, steps)
-    y = as_array(x, "x").reshape(np.shape(x))  # keep 0-d input 0-d
-    for a, b, c in sched:
-        y2 = y * y
-        y = y * (a + y2 * (b + c * y2))
+    x = as_array(x, "x").reshape(np.shape(x))  # keep 0-d input 0-d
+    y = x
+    with np.errstate(over="ignore", invalid="ignore"):
+        for a, b, c in sched:
+            y2 = y * y
+            y = y * (a + y2 * (b + c * y2))
+    if not np.all(np.isfinite(y)):
+        bad = float(x.flat[int(np.argmax(~np.isfinite(y).ravel()))])
+        raise ValueError(f"parameter 'x': the iteration overflows float64 for x = {bad!r} (|x| far beyond 1; "
+                         "the polynomials are meant for normalised singular values in [0, 1])")
     return y
 
 
@@ -196,7 +225,7 @@ def _check_dtype(dtype, name="dtype"):
     if dtype is None:
         return "float64"
     if isinstance(dtype, str):
-        return check_choice(dtype, name, tuple(_DTYPES))
+        return check_choice(dtype, name, DTYPES)
     try:
         dt = np.dtype(dtype)
     except TypeError:
@@ -205,116 +234,24 @@ def _check_dtype(dtype, name="dtype"):
         return "float64"
     if dt == np.float32:
         return "float32"
-    raise ValueError(f"parameter '{name}' must be one of None, 'float64', 'float32', 'bfloat16'; got {dtype!r}")
+    raise ValueError(f"parameter '{name}' must be one of None, {', '.join(map(repr, DTYPES))}; got {dtype!r}")
 
 
-def _prescale(M, xp=np):
-    """Rescale by an exact power of two the matrices whose ||M||_F < 1 (or max|M| >= 2**40) to ||M||_F in [1, 2).
-
-    Other matrices are left as they are, so eps acts exactly as in the public code for them.
-    ``xp``: the array namespace of ``M`` (NumPy, or CuPy on the GPU path).
-    """
+def _check_norm_range(M, kind, xp):
+    """ValueError where ||M||_F^2 overflows the working precision (the public code would return 0 or NaN)."""
+    limit = 0.5 * float(np.sqrt(np.finfo(np.float64 if kind == "float64" else np.float32).max))
     amax = xp.max(xp.abs(M), axis=(-2, -1), keepdims=True)
-    _, e = xp.frexp(amax)  # amax = m 2^e, m in [0.5, 1)
-    M1 = xp.ldexp(M, -e)
-    f1 = xp.sqrt(xp.sum(M1 * M1, axis=(-2, -1), keepdims=True))  # ||M||_F = f1 2^e, f1 in [0.5, sqrt(nm))
-    _, e2 = xp.frexp(f1)
-    keep = ((f1 * 2.0**e >= 1.0) & (amax < 2.0**40)) | (amax == 0)
-    shift = xp.where(keep, 0, 1 - e2 - e).astype(e.dtype)
-    if not bool(xp.any(shift)):
-        return M
-    return xp.ldexp(M, shift)
-
-
-def _denominator(norm, sumsq, eps, eps_mode, rnd, xp=np):
-    if eps_mode == "add":
-        den = rnd(norm + eps)
-    elif eps_mode == "clamp":
-        den = xp.maximum(norm, norm.dtype.type(eps))
-    else:  # add_squared
-        den = rnd(xp.sqrt(rnd(sumsq + eps)))
-    return xp.where(den == 0, 1, den).astype(norm.dtype)  # eps = 0 and M = 0: msign(0) = 0
-
-
-def _eps_nu(s4, eps, eps_mode, rnd, dtype, xp=np):
-    """The improved-step scale nu = ||(X X^T)^2||_F^(1/4) with the eps convention applied."""
-    nu = rnd(xp.sqrt(xp.sqrt(xp.sqrt(s4))))
-    if eps_mode == "add":
-        nu = rnd(nu + eps)
-    elif eps_mode == "clamp":
-        nu = xp.maximum(nu, dtype.type(eps))
-    else:
-        nu = rnd(xp.sqrt(xp.sqrt(xp.sqrt(rnd(s4 + eps)))))
-    return xp.where(nu == 0, 1, nu).astype(dtype)
-
-
-def _ns_core(X, sched, normalization, eps, eps_mode, rnd):
-    """Run the iteration on ``X`` (..., n, m), in X.dtype, rounding with ``rnd`` after each product.
-
-    The bf16 emulation path: the structure of torch.optim.Muon (one rounding per ``addmm``).
-    """
-    mT = lambda Z: np.swapaxes(Z, -1, -2)  # noqa: E731
-    sumsq = np.sum(X * X, axis=(-2, -1), keepdims=True)
-    norm = rnd(np.sqrt(sumsq))
-    X = rnd(X / _denominator(norm, rnd(sumsq), eps, eps_mode, rnd))
-    for t, (a, b, c) in enumerate(sched):
-        a, b, c = (X.dtype.type(v) for v in (a, b, c))
-        A = rnd(X @ mT(X))  # Gram of the short side
-        A2 = A @ mT(A)  # A symmetric: A @ A.T == A @ A; fused into B below (addmm)
-        if t == 0 and normalization == "su_improved":
-            A2 = rnd(A2)  # Su's reference code forms y4 = y2 @ y2 as a bf16 product
-            nu = _eps_nu(np.sum(A2 * A2, axis=(-2, -1), keepdims=True), eps, eps_mode, rnd, X.dtype)
-            nu2 = rnd(nu * nu)
-            X, A, A2 = rnd(X / nu), rnd(A / nu2), rnd(A2 / rnd(nu2 * nu2))
-        B = rnd(b * A + c * A2)
-        X = rnd(a * X + B @ X)
-    return X
-
-
-def _ns_fast(X, sched, normalization, eps, eps_mode, xp=np):
-    """float32/float64 path, in place on a fresh C-contiguous ``X`` (n, m) or (..., n, m).
-
-    Same iteration, arranged for speed: X X^T and A A^T (A symmetric) hit NumPy's SYRK path, and
-    ``a X + B X`` is one GEMM ``(B + a I) X``; no pass over X besides the three products per step.
-    ``xp`` is the array namespace (NumPy; CuPy for the GPU path, batched cuBLAS products).
-    """
-    mT = lambda Z: xp.swapaxes(Z, -1, -2)  # noqa: E731
-    ident = lambda Z: Z  # noqa: E731
-    n = X.shape[-2]
-    diag = (..., xp.arange(n), xp.arange(n))
-    sumsq = xp.einsum("...ij,...ij->...", X, X)[..., None, None]
-    X /= _denominator(xp.sqrt(sumsq), sumsq, eps, eps_mode, ident, xp)
-    for t, (a, b, c) in enumerate(sched):
-        a, b, c = (X.dtype.type(v) for v in (a, b, c))
-        A = X @ mT(X)
-        B = A @ mT(A)
-        if t == 0 and normalization == "su_improved":
-            nu = _eps_nu(xp.einsum("...ij,...ij->...", B, B)[..., None, None], eps, eps_mode, ident, X.dtype, xp)
-            nu2 = nu * nu
-            X /= nu
-            A /= nu2
-            B /= nu2 * nu2
-        B *= c
-        B += b * A
-        B[diag] += a
-        X = B @ X
-    return X
-
-
-def _ns_fast_dispatch(X, sched, normalization, eps, eps_mode):
-    """Batched input: loop over matrices (2-D BLAS calls, SYRK) unless they are tiny."""
-    n, m = X.shape[-2:]
-    if X.ndim == 2 or n * n * m < 32**3:
-        return _ns_fast(X, sched, normalization, eps, eps_mode)
-    flat = X.reshape(-1, n, m)
-    out = np.empty_like(flat)
-    for i in range(flat.shape[0]):
-        out[i] = _ns_fast(flat[i].copy(), sched, normalization, eps, eps_mode)
-    return out.reshape(X.shape)
+    scaled = M / xp.where(amax == 0, 1, amax)
+    fro = amax * xp.sqrt(xp.sum(scaled * scaled, axis=(-2, -1), keepdims=True))  # no overflow
+    if bool(xp.any(fro >= limit)):
+        work = "float64" if kind == "float64" else "float32"
+        raise ValueError(f"parameter 'M': ||M||_F = {float(xp.max(fro)):.3g} >= {limit:.3g}, so ||M||_F^2 overflows "
+                         f"{work} (the public code would return 0 or NaN); pass prescale=True (an exact "
+                         "power-of-two rescaling) or scale M")
 
 
 def newton_schulz(M, coefficients="keller", steps=None, eps=1e-7, normalization="frobenius",
-                  transpose_tall=True, dtype=None, *, eps_mode="add", prescale=True, backend="auto"):
+                  transpose_tall=True, dtype=None, *, eps_mode="add", prescale=False, backend="auto"):
     r"""Approximate :math:`\operatorname{msign}(M)` by the Newton--Schulz iteration.
 
     .. math::
@@ -347,13 +284,16 @@ def newton_schulz(M, coefficients="keller", steps=None, eps=1e-7, normalization=
         Iterate on :math:`M^\top` when ``n > m`` so the Gram matrix is the small
         one (as every public implementation); the result is the same in exact
         arithmetic.
-    dtype : {None, "float64", "float32", "bfloat16"}
-        Working precision. ``"bfloat16"`` emulates a bf16 implementation in
-        NumPy: operands are bf16, products accumulate in float32 and are
-        rounded to bf16 (nearest-even) after every product, with the fused
-        ``addmm`` structure of torch.optim.Muon:
-        ``A = r(X X^T)``, ``B = r(b A + c A A)``, ``X = r(a X + B X)``; the norm
-        is accumulated in float32 and rounded.
+    dtype : {None, "float64", "float32", "bfloat16", "bfloat16_keller"}
+        Working precision. The two bf16 values emulate a bf16 program in
+        NumPy: bf16 operands, every product accumulated in float32 and rounded
+        to bf16 (nearest-even), the norm accumulated in float32 and rounded.
+        ``"bfloat16"``: the fused ``addmm`` structure of torch.optim.Muon,
+        ``A = r(X X^T)``, ``B = r(b A + c A A)``, ``X = r(a X + B X)``.
+        ``"bfloat16_keller"``: KellerJordan's ``muon.py`` (X cast to bf16
+        once, one rounding per tensor operation),
+        ``B = r(r(b A) + r(r(c A) A))`` (Python reads ``c * A @ A`` as
+        ``(c * A) @ A``), ``X = r(r(a X) + r(B X))``.
     eps_mode : {"add", "clamp", "add_squared"}
         ``"add"``: :math:`M/(\|M\|_F+\epsilon)` (KellerJordan, Moonlight with
         1e-7, optax with 1e-8); ``"clamp"``: :math:`M/\max(\|M\|_F,\epsilon)`
@@ -361,35 +301,42 @@ def newton_schulz(M, coefficients="keller", steps=None, eps=1e-7, normalization=
         (Su's reference code, eps 1e-20). In step 0 of ``"su_improved"`` the
         same rule is applied to :math:`\nu` (``add_squared`` to :math:`\nu^8`).
     prescale : bool
-        Multiply each matrix with :math:`\|M\|_F < 1` (or :math:`\max|M| \ge 2^{40}`,
-        which would overflow float32) by the power of two that puts
-        :math:`\|M\|_F` in [1, 2). This is exact, and matrices with
-        :math:`\|M\|_F \ge 1` are untouched (eps acts as in the public code), but
-        eps can no longer break scale invariance: for any :math:`c>0`,
-        ``newton_schulz(c * M)`` differs from ``newton_schulz(M)`` only by the
-        relative :math:`\le\epsilon` perturbation of :math:`X_0` that eps makes
-        at norm >= 1. With ``prescale=False`` tiny inputs behave as in the public
-        code (NVIDIA-NeMo/Emerging-Optimizers#230: the output collapses when
-        :math:`\|M\|_F \ll \epsilon`).
-    backend : {"auto", "numpy", "cupy"}
-        ``"cupy"`` (chosen by ``"auto"`` for a CuPy ``M``): the same iteration
-        on the GPU, batched cuBLAS products over the leading axes; returns a
-        CuPy array (also for NumPy input with ``backend="cupy"``); ``dtype``
-        ``"float64"`` or ``"float32"`` (the bfloat16 emulation is NumPy only).
-        See docs/gpu.md.
+        Default False: KellerJordan's form, :math:`X_0 = M/(\|M\|_F+\epsilon)`,
+        as every public implementation computes it; a tiny input
+        (:math:`\|M\|_F \ll \epsilon`) then collapses as in the public code
+        (NVIDIA-NeMo/Emerging-Optimizers#230). ``True``: the scale-invariant
+        form: each matrix with :math:`\|M\|_F < 1` (or
+        :math:`\max|M| \ge 2^{40}`, which would overflow float32) is first
+        multiplied by the power of two that puts :math:`\|M\|_F` in [1, 2).
+        This is exact, and matrices with :math:`\|M\|_F \ge 1` are untouched,
+        but eps can no longer break scale invariance: for any :math:`c>0`,
+        ``newton_schulz(c * M, prescale=True)`` differs from
+        ``newton_schulz(M, prescale=True)`` only by the relative
+        :math:`\le\epsilon` perturbation of :math:`X_0` that eps makes at norm >= 1.
+    backend : {"auto", "reference", "cupy"}
+        ``"reference"``: :func:`refimpl.muon.reference.newton_schulz`, KellerJordan's
+        loop written plainly (the definition). ``"auto"`` on NumPy input: the
+        same iteration arranged for speed (``_fast.py``: Gram products as SYRK,
+        ``a X + B X`` as one GEMM, in place; equal to the reference to about
+        1e-13); on CuPy input ``"cupy"``: the batched code of ``_xp.py`` on the
+        GPU, returning a CuPy array (also for NumPy input with
+        ``backend="cupy"``), ``dtype`` "float64" or "float32" only. See docs/gpu.md.
 
     Returns
     -------
     ndarray, shape (..., n, m)
         float64 for ``dtype`` None/"float64", float32 for "float32" and for
-        "bfloat16" (whose values are then exact bfloat16 numbers).
+        the bf16 emulations (whose values are then exact bfloat16 numbers).
 
     Raises
     ------
     ValueError
-        ``M`` not at least 2-D, empty, NaN/Inf; unknown preset, schedule of
-        wrong shape, ``steps < 1``; ``eps < 0``; unknown ``normalization``,
-        ``eps_mode`` or ``dtype``.
+        ``M`` not at least 2-D, empty, NaN/Inf, or (``prescale=False``) with
+        :math:`\|M\|_F^2` beyond the range of the working precision; unknown preset, schedule of
+        wrong shape, ``steps < 1`` or too large to allocate; ``eps < 0``;
+        unknown ``normalization``, ``eps_mode``, ``dtype`` or ``backend``.
+    TypeError
+        ``transpose_tall`` or ``prescale`` not a bool.
 
     Notes
     -----
@@ -398,15 +345,17 @@ def newton_schulz(M, coefficients="keller", steps=None, eps=1e-7, normalization=
     largest slope of the remaining steps (tested to 1e-12 against the SVD
     route for every preset). With the default ``eps = 1e-7`` the normalised
     singular values are smaller by the relative factor
-    :math:`\|M\|_F/(\|M\|_F+\epsilon)`, at most :math:`10^{-7}` thanks to
-    ``prescale``. float32: about 1e-6 relative. KJ's coefficients do not
+    :math:`\|M\|_F/(\|M\|_F+\epsilon)` (at most :math:`10^{-7}` with
+    ``prescale=True``). float32: about 1e-6 relative. KJ's coefficients do not
     converge to 1: singular values end in the band 0.68--1.13 for
     :math:`\sigma/\|M\|_F \ge 0.01` (0.47--1.20 from 0.001; KJ's docstring:
     "US'V^T, S'_ii ~ Uniform(0.5, 1.5)"); a matrix with
     :math:`\sigma_{\min}\approx 0` keeps a singular value near 0.
     bfloat16: equals torch.optim.Muon's bf16 iteration bitwise in most runs,
     otherwise differs by rare 1-ulp flips from a different float32 summation
-    order (at most a few bf16 ulps after 5 steps), not by systematic error.
+    order (at most a few bf16 ulps after 5 steps), not by systematic error;
+    ``"bfloat16_keller"`` likewise against KellerJordan's loop run by torch
+    in bf16 (tested on CPU).
     Erratum: Su's second code block (improved step) transposes when
     ``x.shape[0] > x.shape[1]``, the batch axis for stacked input; here the
     last two axes decide.
@@ -426,47 +375,29 @@ def newton_schulz(M, coefficients="keller", steps=None, eps=1e-7, normalization=
     >>> bool(np.allclose(X, np.eye(2), atol=1e-3))
     True
     """
-    resolve_backend(backend, M, supported=("numpy", "cupy"))
-    xp = device_module() if wants_cupy(backend, M) else np
-    M = as_array(M, "M", min_ndim=2) if xp is np else device_array(M, "M", xp, min_ndim=2)
+    name, _ = pick_backend(backend, M, reference=reference.newton_schulz, cupy=newton_schulz_xp)
+    xp = _backend.cupy_or_none() if name == "cupy" else np
+    M = as_array(M, "M", xp=xp, min_ndim=2)
     if M.shape[-1] == 0 or M.shape[-2] == 0:
         raise ValueError(f"parameter 'M' must have non-empty matrices, got shape {tuple(M.shape)}")
     sched = resolve_coefficients(coefficients, steps)
     eps = check_real(eps, "eps", low=0.0)
     check_choice(normalization, "normalization", NORMALIZATIONS)
     check_choice(eps_mode, "eps_mode", EPS_MODES)
-    if not isinstance(transpose_tall, (bool, np.bool_)):
-        raise TypeError(f"parameter 'transpose_tall' must be a bool, got {transpose_tall!r}")
-    if not isinstance(prescale, (bool, np.bool_)):
-        raise TypeError(f"parameter 'prescale' must be a bool, got {prescale!r}")
+    transpose_tall = check_bool(transpose_tall, "transpose_tall")
+    prescale = check_bool(prescale, "prescale")
     kind = _check_dtype(dtype)
-    if kind == "bfloat16" and xp is not np:
-        raise ValueError("parameter 'dtype': the CuPy path implements None, 'float64', 'float32'; "
-                         "the 'bfloat16' emulation runs on the NumPy backend only")
-    return _newton_schulz_xp(xp, M, sched, normalization, eps, eps_mode, transpose_tall, kind, prescale)
-
-
-def _newton_schulz_xp(xp, M, sched, normalization, eps, eps_mode, transpose_tall, kind, prescale, batched=None):
-    """The validated body of :func:`newton_schulz` for the array namespace ``xp`` (NumPy or CuPy).
-
-    ``batched`` (default: ``xp`` is not NumPy) runs a whole batch through
-    batched products (CuPy: cuBLAS); otherwise NumPy loops over the batch with
-    2-D BLAS calls (SYRK). tests/gpu runs the batched route with ``xp = numpy``
-    against the NumPy path.
-    """
-    if batched is None:
-        batched = xp is not np
-    if prescale:
-        M = _prescale(M, xp)
-    tall = transpose_tall and M.shape[-2] > M.shape[-1]
-    X = xp.swapaxes(M, -1, -2) if tall else M
-    if kind == "bfloat16":
-        X = _ns_core(np.ascontiguousarray(round_bf16(X)), sched, normalization, eps, eps_mode, round_bf16)
-    else:
-        X = xp.array(X, dtype=xp.float64 if kind == "float64" else xp.float32, order="C")
-        if batched:
-            X = _ns_fast(X, sched, normalization, eps, eps_mode, xp)
-        else:
-            X = _ns_fast_dispatch(X, sched, normalization, eps, eps_mode)
-    X = xp.swapaxes(X, -1, -2) if tall else X
-    return xp.ascontiguousarray(X)
+    if not prescale:
+        _check_norm_range(M, kind, xp)
+    args = (sched, eps, normalization, eps_mode, transpose_tall, prescale)
+    if kind.startswith("bfloat16"):
+        if name == "cupy":
+            raise ValueError(f"parameter 'dtype': the CuPy path implements None, 'float64', 'float32'; "
+                             f"the {kind!r} emulation runs on NumPy only")
+        return newton_schulz_bf16(M, *args, "keller" if kind == "bfloat16_keller" else "addmm")
+    dt = np.float64 if kind == "float64" else np.float32
+    if name == "cupy":
+        return newton_schulz_xp(xp, M, *args, dt)
+    if backend == "auto":  # the tuned arrangement of the same iteration
+        return _fast.newton_schulz_numpy(M, *args, dt)
+    return reference.newton_schulz(M, *args, dt)

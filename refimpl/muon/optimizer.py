@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .._validation import as_array, check_choice, check_real
+from .._validation import ArgumentTypeError, as_array, check_bool, check_choice, check_int, check_real
 from .newton_schulz import EPS_MODES, _check_dtype, newton_schulz, resolve_coefficients
 
 __all__ = ["MOMENTUM_FORMS", "SCALES", "LAYOUTS", "muon_scale", "muon_step", "muon_update"]
@@ -77,7 +77,9 @@ def muon_scale(shape, scale="keller", layout="out_in"):
     """
     check_choice(scale, "scale", SCALES)
     check_choice(layout, "layout", LAYOUTS)
-    shape = tuple(int(s) for s in shape)
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__"):
+        raise ArgumentTypeError(f"parameter 'shape' must be a tuple of integers, got {shape!r}")
+    shape = tuple(check_int(s, "shape") for s in shape)
     if len(shape) < 2 or min(shape) < 1:
         raise ValueError(f"parameter 'shape' must have at least 2 non-zero axes, got {shape}")
     d_out, d_in = _dims(shape, layout)
@@ -101,7 +103,7 @@ def _as_matrix(X, layout):
 
 def muon_update(G, state, *, momentum=0.95, nesterov=True, momentum_form="ema", scale="keller",
                 layout="out_in", ns_coefficients="keller", ns_steps=None, ns_dtype=None, ns_eps=1e-7,
-                ns_eps_mode="add"):
+                ns_eps_mode="add", prescale=False):
     r"""One Muon direction: momentum, (Nesterov), msign by Newton--Schulz, shape scale.
 
     .. math::
@@ -129,9 +131,10 @@ def muon_update(G, state, *, momentum=0.95, nesterov=True, momentum_form="ema", 
     ----------
     G : array_like, shape (d_out, d_in, ...) or (..., d_in, d_out)
         The gradient, at least 2-D, finite.
-    state : dict
+    state : dict or None
         Per-parameter state, updated in place: ``state["momentum_buffer"]``
         (float64, shape of ``G``; zeros when absent, so pass ``{}`` first).
+        None: a single step from a zero buffer, nothing kept.
     momentum : float in [0, 1)
     nesterov : bool
     momentum_form : {"ema", "sum"}
@@ -140,10 +143,20 @@ def muon_update(G, state, *, momentum=0.95, nesterov=True, momentum_form="ema", 
     scale : {"keller", "moonlight", "mup", "none"}
         See :func:`muon_scale`.
     layout : {"out_in", "in_out"}
-    ns_coefficients, ns_steps, ns_dtype, ns_eps, ns_eps_mode
-        ``coefficients``, ``steps``, ``dtype``, ``eps``, ``eps_mode`` of
-        :func:`newton_schulz` (Frobenius normalisation). torch.optim.Muon is
-        ``ns_dtype="bfloat16", ns_eps_mode="clamp"``.
+    ns_coefficients, ns_steps, ns_dtype, ns_eps, ns_eps_mode, prescale
+        ``coefficients``, ``steps``, ``dtype``, ``eps``, ``eps_mode``,
+        ``prescale`` of :func:`newton_schulz` (Frobenius normalisation).
+        torch.optim.Muon is ``ns_dtype="bfloat16", ns_eps_mode="clamp"``;
+        KellerJordan's ``muon.py`` is ``ns_dtype="bfloat16_keller"`` with
+        the defaults; ``prescale=False`` (default) is the public form.
+
+    Notes on the published variants: KellerJordan/Muon and
+    torch.optim.Muon (``adjust_lr_fn=None``) are the defaults (EMA momentum,
+    Nesterov, ``scale="keller"``); torch's ``"match_rms_adamw"`` is
+    ``scale="moonlight"``; MoonshotAI/Moonlight's example (``toy_train.py``) is
+    ``momentum_form="sum", scale="moonlight"`` with :func:`muon_step`'s
+    decoupled weight decay (for 2-D weights; it takes the first two axes of
+    a conv kernel as (A, B) where refimpl folds the kernel axes into d_in).
 
     Returns
     -------
@@ -154,8 +167,11 @@ def muon_update(G, state, *, momentum=0.95, nesterov=True, momentum_form="ema", 
     Raises
     ------
     ValueError
-        ``G`` not at least 2-D or non-finite, ``momentum`` outside [0, 1), a
-        buffer of another shape in ``state``, unknown option names.
+        ``G`` not at least 2-D, empty or non-finite, ``momentum`` outside
+        [0, 1), a buffer of another shape in ``state``, unknown option names,
+        ``ns_steps`` too large to allocate.
+    TypeError
+        ``nesterov``/``prescale`` not a bool, ``state`` not a dict.
 
     Notes
     -----
@@ -184,18 +200,21 @@ def muon_update(G, state, *, momentum=0.95, nesterov=True, momentum_form="ema", 
     if G.ndim < 2:
         raise ValueError(f"parameter 'G' must be at least 2-dimensional (Muon orthogonalises matrices; use AdamW "
                          f"for vectors and scalars), got shape {G.shape}")
+    if G.size == 0:
+        raise ValueError(f"parameter 'G' must have no zero-length axis, got shape {G.shape}")
     beta = check_real(momentum, "momentum", low=0.0, high=1.0, high_open=True)
-    if not isinstance(nesterov, (bool, np.bool_)):
-        raise TypeError(f"parameter 'nesterov' must be a bool, got {nesterov!r}")
+    nesterov = check_bool(nesterov, "nesterov")
+    prescale = check_bool(prescale, "prescale")
     check_choice(momentum_form, "momentum_form", MOMENTUM_FORMS)
     factor = muon_scale(G.shape, scale, layout)
     resolve_coefficients(ns_coefficients, ns_steps, name="ns_coefficients", steps_name="ns_steps")
     _check_dtype(ns_dtype, "ns_dtype")
     check_real(ns_eps, "ns_eps", low=0.0)
     check_choice(ns_eps_mode, "ns_eps_mode", EPS_MODES)
-    if not isinstance(state, dict):
-        raise TypeError(f"parameter 'state' must be a dict (pass {{}} on the first step), got {type(state).__name__}")
-    buf = state.get("momentum_buffer")
+    if state is not None and not isinstance(state, dict):
+        raise TypeError(f"parameter 'state' must be a dict (pass {{}} on the first step) or None, "
+                        f"got {type(state).__name__}")
+    buf = None if state is None else state.get("momentum_buffer")
     if buf is None:
         buf = np.zeros_like(G)
     else:
@@ -209,9 +228,10 @@ def muon_update(G, state, *, momentum=0.95, nesterov=True, momentum_form="ema", 
     else:
         buf = beta * buf + G
         direction = beta * buf + G if nesterov else buf
-    state["momentum_buffer"] = buf
+    if state is not None:
+        state["momentum_buffer"] = buf
     O = newton_schulz(_as_matrix(direction, layout), ns_coefficients, ns_steps, eps=ns_eps, dtype=ns_dtype,
-                      eps_mode=ns_eps_mode)
+                      eps_mode=ns_eps_mode, prescale=prescale)
     return factor * np.asarray(O, dtype=np.float64).reshape(G.shape)
 
 
@@ -232,7 +252,7 @@ def muon_step(W, G, state, *, lr, weight_decay=0.0, **options):
         Current weights (finite).
     G : array_like
         Gradient at ``W``.
-    state : dict
+    state : dict or None
         As in :func:`muon_update`; pass ``{}`` on the first step.
     lr : float >= 0
     weight_decay : float >= 0

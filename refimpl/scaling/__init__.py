@@ -2,8 +2,10 @@
 
 Article: https://kexue.fm/archives/10542 (after McCandlish et al.,
 https://arxiv.org/abs/1812.06162, and Li et al., https://arxiv.org/abs/2405.14578).
-Closed forms in :mod:`refimpl.scaling.batch`; the noisy quadratic model
-simulator in :mod:`refimpl.scaling.nqm`.
+Closed forms in :mod:`refimpl.scaling.batch` (each its own definition); the
+noisy quadratic model simulator in :mod:`refimpl.scaling.nqm`, whose
+definition is the sample loop of :mod:`refimpl.scaling.reference` (fast
+paths: ``_fast.py`` numba, ``_xp.py`` CuPy). Case table: ``cases.py``.
 """
 from .batch import (
     SignMoments,

@@ -1,11 +1,28 @@
-"""Validation helpers shared by the modules of refimpl.scaling (no public names)."""
+"""Validation and exact power-of-two scaling shared by the modules of refimpl.scaling (no public names)."""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
-from .._validation import as_array
+from .._validation import ArgumentTypeError
+from .._validation import as_array as _as_array
 
 _SYM_RTOL = 1e-12
+
+
+def as_array(x, name, **kwargs):
+    """:func:`refimpl._validation.as_array`, refusing booleans: ``True``/``False`` are not numbers here."""
+    if isinstance(x, (bool, np.bool_)) or (isinstance(x, np.ndarray) and x.dtype == np.bool_) or (
+            isinstance(x, (list, tuple)) and any(isinstance(v, (bool, np.bool_)) for v in np.ravel(
+                np.asarray(x, dtype=object)))):
+        raise ArgumentTypeError(f"parameter '{name}' must hold numbers, got booleans {x!r}"[:200])
+    return _as_array(x, name, **kwargs)
+
+
+def is_diagonal(M):
+    """True when the square matrix ``M`` has no non-zero entry off its diagonal."""
+    return not np.any(M - np.diag(np.diag(M)))
 
 
 def vector(x, name):
@@ -43,7 +60,7 @@ def hessian(H, n, name="H", *, positive_definite=True):
         raise ValueError(f"parameter '{name}' must be symmetric (|H - H^T| > 1e-12 max|H|)")
     if positive_definite:
         try:
-            np.linalg.cholesky(H)
+            np.linalg.cholesky(np.ldexp(H, -exponent(H)))   # exact rescaling: subnormal or huge H are judged alike
         except np.linalg.LinAlgError:
             raise ValueError(f"parameter '{name}' must be positive definite (Cholesky factorisation failed; "
                              f"min eigenvalue {float(np.linalg.eigvalsh(H)[0])!r})") from None
@@ -101,3 +118,27 @@ def batch(B, name="B"):
     if scalar:
         return float(arr.reshape(())), True
     return arr, False
+
+
+def exponent(x):
+    """The power of two ``e`` with ``max|x| / 2**e`` in [0.5, 1) (0 for an all-zero ``x``).
+
+    Dividing by ``2**e`` is exact, so the closed forms are evaluated on
+    inputs of size about 1 and the scale is put back with :func:`unscale`:
+    no intermediate overflow or underflow at extreme magnitudes.
+    """
+    m = float(np.max(np.abs(x)))
+    return math.frexp(m)[1] if m > 0 else 0
+
+
+def unscale(value, e, what):
+    """``value * 2**e`` exactly; ValueError naming ``what`` when the result is beyond float64.
+
+    ``value`` is a float or an array; a result that underflows becomes a
+    subnormal or 0 (the correctly rounded tiny value), which is not an error.
+    """
+    with np.errstate(over="ignore"):
+        out = np.ldexp(value, e)
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"{what} overflows float64 at these magnitudes (it exceeds 1.8e308); rescale the inputs")
+    return float(out) if np.ndim(out) == 0 else out

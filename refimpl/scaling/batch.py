@@ -26,8 +26,8 @@ import math
 import numpy as np
 from scipy import special
 
-from .._validation import as_array, check_real
-from ._common import batch, covariance, gradient, hessian, stds, vector
+from .._validation import check_bool, check_real
+from ._common import batch, covariance, exponent, gradient, hessian, stds, unscale, vector
 
 __all__ = [
     "SignMoments", "StepsExamplesFit", "Surge",
@@ -37,14 +37,27 @@ __all__ = [
 
 
 def _sgd_terms(g, H, Sigma):
+    """``g^T g``, ``g^T H g``, ``Tr(Sigma H)`` of the inputs divided by powers of two, and those powers.
+
+    With ``g = 2^eg g~``, ``H = 2^eH H~``, ``Sigma = 2^eS Sigma~`` (exact), every
+    closed form below is a formula in the scaled terms times a power of two.
+    """
     g = gradient(g)
     n = g.shape[0]
     H = hessian(H, n)
     S = covariance(Sigma, n)
+    eg, eH, eS = exponent(g), exponent(H), exponent(S)
+    g, H, S = np.ldexp(g, -eg), np.ldexp(H, -eH), np.ldexp(S, -eS)
     gg = float(g @ g)
     gHg = float(g @ H @ g)
     trSH = float(np.sum(S * H))  # Tr(Sigma H) for symmetric Sigma, H
-    return gg, gHg, trSH
+    return gg, gHg, trSH, eg, eH, eS
+
+
+def _noise_over_curvature(gHg, trSH, e, B):
+    """``(gHg + 2^e trSH / B) / 2^k`` and ``k >= 0``, evaluated without overflow (``e = eS - 2 eg``)."""
+    k = max(e, 0)
+    return np.ldexp(gHg, -k) + np.ldexp(trSH, e - k) / B, k
 
 
 def b_noise(g, H, Sigma):
@@ -71,7 +84,11 @@ def b_noise(g, H, Sigma):
     ------
     ValueError
         Shapes that do not match, ``g == 0``, ``H`` not symmetric positive
-        definite, negative variances or ``Sigma`` not PSD, NaN/Inf.
+        definite, negative variances or ``Sigma`` not PSD, NaN/Inf, or a
+        result beyond float64 (``g`` of size 1e-170 with ``Sigma`` of size 1:
+        :math:`\mathcal B_{noise}\approx10^{340}`). The inputs are scaled by
+        exact powers of two first, so no intermediate overflows or underflows;
+        a result below the float64 range rounds to 0.
 
     Notes
     -----
@@ -83,8 +100,8 @@ def b_noise(g, H, Sigma):
     >>> b_noise([1.0, 1.0], [[2.0, 0.0], [0.0, 2.0]], [3.0, 1.0])   # (2*3 + 2*1) / (2 + 2)
     2.0
     """
-    gg, gHg, trSH = _sgd_terms(g, H, Sigma)
-    return trSH / gHg
+    gg, gHg, trSH, eg, eH, eS = _sgd_terms(g, H, Sigma)
+    return unscale(trSH / gHg, eS - 2 * eg, "B_noise = Tr(Sigma H) / g^T H g (parameters 'g', 'Sigma')")
 
 
 def b_simple(g, Sigma):
@@ -107,7 +124,8 @@ def b_simple(g, Sigma):
     Raises
     ------
     ValueError
-        ``g == 0``, negative variances, a non-PSD ``Sigma``, shape mismatch.
+        ``g == 0``, negative variances, a non-PSD ``Sigma``, shape mismatch,
+        a result beyond float64 (as :func:`b_noise`).
 
     Notes
     -----
@@ -120,7 +138,9 @@ def b_simple(g, Sigma):
     """
     g = gradient(g)
     S = covariance(Sigma, g.shape[0])
-    return float(np.trace(S)) / float(g @ g)
+    eg, eS = exponent(g), exponent(S)
+    g, S = np.ldexp(g, -eg), np.ldexp(S, -eS)     # exact: no overflow or underflow in the sums
+    return unscale(float(np.trace(S)) / float(g @ g), eS - 2 * eg, "B_simple = Tr Sigma / g^T g (parameters 'g', 'Sigma')")
 
 
 def optimal_lr_sgd(g, H, Sigma, B):
@@ -148,7 +168,7 @@ def optimal_lr_sgd(g, H, Sigma, B):
     Raises
     ------
     ValueError
-        As :func:`b_noise`, or ``B < 1``.
+        As :func:`b_noise` (a result beyond float64 included), or ``B < 1``.
 
     Notes
     -----
@@ -164,9 +184,10 @@ def optimal_lr_sgd(g, H, Sigma, B):
     >>> optimal_lr_sgd([1.0, 1.0], [1.0, 1.0], [1.0, 1.0], [1, 3, 1e9])   # B / (B + 1)
     array([0.5 , 0.75, 1.  ])
     """
-    gg, gHg, trSH = _sgd_terms(g, H, Sigma)
+    gg, gHg, trSH, eg, eH, eS = _sgd_terms(g, H, Sigma)
     B, _ = batch(B)
-    return gg / (gHg + trSH / B)
+    den, k = _noise_over_curvature(gHg, trSH, eS - 2 * eg, B)
+    return unscale(gg / den, -eH - k, "the optimal learning rate (parameters 'H', 'Sigma', 'g')")
 
 
 def loss_decrease_sgd(g, H, Sigma, B):
@@ -198,9 +219,10 @@ def loss_decrease_sgd(g, H, Sigma, B):
     >>> float(loss_decrease_sgd([1.0, 1.0], [1.0, 1.0], [1.0, 1.0], 3))   # (4/4) / (1 + 1/3)
     0.75
     """
-    gg, gHg, trSH = _sgd_terms(g, H, Sigma)
+    gg, gHg, trSH, eg, eH, eS = _sgd_terms(g, H, Sigma)
     B, _ = batch(B)
-    return gg * gg / (2.0 * (gHg + trSH / B))
+    den, k = _noise_over_curvature(gHg, trSH, eS - 2 * eg, B)
+    return unscale(gg * gg / (2.0 * den), 2 * eg - eH - k, "the loss decrease (parameters 'g', 'H', 'Sigma')")
 
 
 def steps_examples_tradeoff(S_min, E_min, B):
@@ -232,7 +254,7 @@ def steps_examples_tradeoff(S_min, E_min, B):
     Raises
     ------
     ValueError
-        ``S_min <= 0``, ``E_min <= 0`` or ``B < 1``.
+        ``S_min <= 0``, ``E_min <= 0``, ``B < 1``, or ``S`` or ``E`` beyond float64.
 
     Notes
     -----
@@ -251,8 +273,13 @@ def steps_examples_tradeoff(S_min, E_min, B):
     S_min = check_real(S_min, "S_min", low=0.0, low_open=True)
     E_min = check_real(E_min, "E_min", low=0.0, low_open=True)
     B, _ = batch(B)
-    S = S_min + E_min / B
-    return S, B * S
+    with np.errstate(over="ignore"):
+        S = S_min + E_min / B
+        E = B * S
+    if not (np.all(np.isfinite(S)) and np.all(np.isfinite(E))):
+        raise ValueError("parameters 'S_min', 'E_min', 'B': the steps S = S_min + E_min / B or the examples "
+                         "E = B S overflow float64 (beyond 1.8e308)")
+    return S, E
 
 
 @dataclasses.dataclass(frozen=True)
@@ -314,14 +341,17 @@ def fit_steps_examples(steps, examples):
     inv_b = S / E
     if np.unique(inv_b).size < 2:
         raise ValueError("parameters 'steps'/'examples' must cover at least two distinct batch sizes E/S")
+    eS = exponent(S)
+    S = np.ldexp(S, -eS)                           # exact; the fit is linear in S
     X = np.stack([np.ones_like(inv_b), inv_b], axis=1)
     coef, *_ = np.linalg.lstsq(X, S, rcond=None)
-    s_min, e_min = float(coef[0]), float(coef[1])
+    s_min = unscale(float(coef[0]), eS, "the fitted S_min (parameter 'steps')")
+    e_min = unscale(float(coef[1]), eS, "the fitted E_min (parameter 'steps')")
     if s_min <= 0 or e_min <= 0:
         raise ValueError(f"parameters 'steps'/'examples' do not follow S = S_min + E_min/B with positive "
                          f"S_min, E_min (fit gave S_min={s_min:.4g}, E_min={e_min:.4g})")
-    resid = float(np.sqrt(np.mean((X @ coef - S) ** 2)))
-    return StepsExamplesFit(s_min, e_min, e_min / s_min, resid)
+    resid = unscale(float(np.sqrt(np.mean((X @ coef - S) ** 2))), eS, "the residual (parameter 'steps')")
+    return StepsExamplesFit(s_min, e_min, float(coef[1]) / float(coef[0]), resid)
 
 
 # --------------------------------------------------------------------------- sign updates
@@ -341,14 +371,15 @@ class SignMoments:
 
 def _sign_mean(g, s, B, exact):
     """E sign(g + s z / sqrt(B)), z ~ N(0, 1), for scalar B; s = per-sample std (>= 0)."""
-    if exact:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = g * math.sqrt(B / 2.0) / s
-        return np.where(s > 0, special.erf(np.where(s > 0, t, 0.0)), np.sign(g))
-    # erf(x) ~ x / sqrt(x^2 + pi/4) with x = g sqrt(B/2) / s, written without dividing by s:
-    den = np.sqrt(math.pi * s * s / (2.0 * B) + g * g)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, g / np.where(den > 0, den, 1.0), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        x = np.where(s > 0, g / np.where(s > 0, s, 1.0) * math.sqrt(B / 2.0),
+                     np.where(g == 0, 0.0, np.sign(g) * np.inf))
+        if exact:                                    # erf(x), x = g sqrt(B/2) / s; erf(+-inf) = +-1
+            return special.erf(x)
+        # erf(x) ~ x / sqrt(x^2 + pi/4), written so that neither x^2 overflows nor (pi/4)/x^2 does
+        small = np.abs(x) <= 1.0
+        return np.where(small, x / np.sqrt(np.where(small, x, 0.0) ** 2 + math.pi / 4.0),
+                        np.sign(x) / np.sqrt(1.0 + (math.pi / 4.0) / np.where(small, 1.0, x) ** 2))
 
 
 def sign_moments(g, sigma, B, exact=True):
@@ -413,35 +444,40 @@ def sign_moments(g, sigma, B, exact=True):
     B, scalar = batch(B)
     if not scalar:
         raise ValueError("parameter 'B' must be a scalar here (call once per batch size)")
-    if not isinstance(exact, (bool, np.bool_)):
-        raise TypeError(f"parameter 'exact' must be a bool, got {exact!r}")
-    mu = _sign_mean(g, s, B, bool(exact))
+    exact = check_bool(exact, "exact")
+    mu = _sign_mean(g, s, B, exact)
     second = np.outer(mu, mu)
     np.fill_diagonal(second, np.where((g == 0) & (s == 0), 0.0, 1.0))
     return SignMoments(mu, second)
 
 
 def _sign_lr_terms(g, sigma, H, B, exact):
+    """``sum mu_i g_i`` and ``Tr(E[u u^T] H)`` for each B, on g and H divided by powers of two.
+
+    Returns ``(num, den, eg, eH, scalar)``: the true values are ``2^eg num`` and
+    ``2^eH den`` (mu depends only on g / sigma, which the scaling keeps).
+    """
     g = vector(g, "g")
     n = g.shape[0]
     s = stds(sigma, n)
     Hm = hessian(H, n)
     Bv, scalar = batch(B)
-    if not isinstance(exact, (bool, np.bool_)):
-        raise TypeError(f"parameter 'exact' must be a bool, got {exact!r}")
+    exact = check_bool(exact, "exact")
     Bs = np.atleast_1d(Bv).ravel()
-    hd = np.diag(Hm)
+    eg, eH = exponent(g), exponent(Hm)
+    gs, Hs = np.ldexp(g, -eg), np.ldexp(Hm, -eH)
+    hd = np.diag(Hs)
     diag2 = np.where((g == 0) & (s == 0), 0.0, 1.0)
     num = np.empty(Bs.shape)
     den = np.empty(Bs.shape)
     for k, b in enumerate(Bs):
-        mu = _sign_mean(g, s, float(b), bool(exact))
-        num[k] = mu @ g
-        den[k] = hd @ diag2 + mu @ Hm @ mu - hd @ (mu * mu)  # Tr(E[u u^T] H)
+        mu = _sign_mean(g, s, float(b), exact)
+        num[k] = mu @ gs
+        den[k] = hd @ diag2 + mu @ Hs @ mu - hd @ (mu * mu)  # Tr(E[u u^T] H)
     if not np.all(den > 0):
         raise ValueError("parameter 'g': the sign update is 0 with probability 1 (g = sigma = 0)")
     shape = () if scalar else np.shape(Bv)
-    return num.reshape(shape), den.reshape(shape), scalar
+    return num.reshape(shape), den.reshape(shape), eg, eH, scalar
 
 
 def optimal_lr_sign(g, sigma, H, B, exact=True):
@@ -482,7 +518,10 @@ def optimal_lr_sign(g, sigma, H, B, exact=True):
     ------
     ValueError
         ``H`` not symmetric positive definite, negative ``sigma``,
-        ``B < 1``, shape mismatch, NaN/Inf.
+        ``B < 1``, shape mismatch, NaN/Inf, a result beyond float64 (the
+        inputs are scaled by exact powers of two, as in :func:`b_noise`).
+    TypeError
+        ``exact`` not a bool.
 
     Notes
     -----
@@ -498,9 +537,8 @@ def optimal_lr_sign(g, sigma, H, B, exact=True):
     >>> np.round(optimal_lr_sign([1.0, 1.0], [1.0, 1.0], [[2.0, 1.0], [1.0, 2.0]], [1, 100]), 4)
     array([0.2768, 0.3333])
     """
-    num, den, scalar = _sign_lr_terms(g, sigma, H, B, exact)
-    out = num / den
-    return float(out) if scalar else out
+    num, den, eg, eH, scalar = _sign_lr_terms(g, sigma, H, B, exact)
+    return unscale(num / den, eg - eH, "the optimal learning rate (parameters 'g', 'H')")
 
 
 def loss_decrease_sign(g, sigma, H, B, exact=True):
@@ -526,9 +564,8 @@ def loss_decrease_sign(g, sigma, H, B, exact=True):
     >>> float(loss_decrease_sign([1.0, 1.0], [0.0, 0.0], [1.0, 1.0], 1))   # (1/2) 2^2 / 2
     1.0
     """
-    num, den, scalar = _sign_lr_terms(g, sigma, H, B, exact)
-    out = 0.5 * num * num / den
-    return float(out) if scalar else out
+    num, den, eg, eH, scalar = _sign_lr_terms(g, sigma, H, B, exact)
+    return unscale(0.5 * num * num / den, 2 * eg - eH, "the loss decrease (parameters 'g', 'H')")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -577,12 +614,23 @@ class Surge:
     def beta(self, B):
         r""":math:`\beta(B) = (1 + \pi\kappa^2/(2B))^{-1/2}` for batch size(s) ``B >= 1``."""
         B, _ = batch(B)
-        return 1.0 / np.sqrt(1.0 + math.pi * self.kappa ** 2 / (2.0 * B))
+        r = self.kappa * np.sqrt(math.pi / (2.0 * B))        # beta = 1 / sqrt(1 + r^2), r^2 never formed
+        return 1.0 / np.hypot(1.0, r)
+
+    def _curve(self, B, power, what):
+        # beta^p (sum|g|)^p / (D + beta^2 O) = (beta^p (sum|g|/D)^p D^(p-1)) / (1 + beta^2 O/D), without overflow
+        b = self.beta(B)
+        with np.errstate(over="ignore", under="ignore"):
+            out = (b * (self.abs_g_sum / self.D)) ** power * self.D ** (power - 1) / (1.0 + b * b * (self.O / self.D))
+            out = out / (2.0 if power == 2 else 1.0)
+        if not np.all(np.isfinite(out)):
+            raise ValueError(f"parameter 'B': {what} overflows float64 for this problem (sum|g| = "
+                             f"{self.abs_g_sum:.3g}, D = {self.D:.3g}); rescale g or H")
+        return out
 
     def eta(self, B):
         r"""The curve :math:`\eta^*(B)\approx\beta\sum|g_i|/(D+\beta^2 O)` (mean-field optimal LR)."""
-        b = self.beta(B)
-        return b * self.abs_g_sum / (self.D + b * b * self.O)
+        return self._curve(B, 1, "the optimal learning rate")
 
     curve = eta
 
@@ -596,12 +644,16 @@ class Surge:
         (``derivations/batch_lr.py``; ERRATA.md).
         """
         B, _ = batch(B)
-        return self.abs_g_sum / (self.kappa * self.D) * np.sqrt(2.0 * B / math.pi)
+        with np.errstate(over="ignore", under="ignore"):
+            out = (self.abs_g_sum / self.D) / self.kappa * np.sqrt(2.0 * B / math.pi)
+        if not np.all(np.isfinite(out)):
+            raise ValueError(f"parameter 'B': the small-batch learning rate overflows float64 for this problem "
+                             f"(sum|g| = {self.abs_g_sum:.3g}, D = {self.D:.3g}, kappa = {self.kappa:.3g})")
+        return out
 
     def delta_loss(self, B):
         r""":math:`\Delta L(B) = \tfrac12(\beta\sum|g_i|)^2/(D+\beta^2O) = \Delta L_{\max}/(1+\mathcal B_{noise-2}/B)`."""
-        b = self.beta(B)
-        return 0.5 * (b * self.abs_g_sum) ** 2 / (self.D + b * b * self.O)
+        return self._curve(B, 2, "the loss decrease")
 
 
 def surge(g, H, kappa):
@@ -644,7 +696,10 @@ def surge(g, H, kappa):
     Raises
     ------
     ValueError
-        ``g == 0``, ``H`` not symmetric positive definite, ``kappa <= 0``.
+        ``g == 0``, ``H`` not symmetric positive definite, ``kappa <= 0``, a
+        finite field beyond float64 (the inputs are scaled by exact powers of
+        two; ``inf`` appears only where documented: no surge). The methods
+        raise the same way for a curve value beyond float64.
 
     Notes
     -----
@@ -673,21 +728,26 @@ def surge(g, H, kappa):
     n = g.shape[0]
     Hm = hessian(H, n)
     kappa = check_real(kappa, "kappa", low=0.0, low_open=True)
+    # exact powers of two: g = 2^eg g~, H = 2^eH H~, kappa = 2^ek kappa~ (no intermediate overflow)
+    eg, eH, ek = exponent(g), exponent(Hm), exponent(kappa)
     sg = np.sign(g)
-    D = float(np.trace(Hm))
+    Hs = np.ldexp(Hm, -eH)
+    D = float(np.trace(Hs))
     # O = sum_{i != j} sign(g_i g_j) H_ij = s^T H s - sum_i s_i^2 H_ii; D + O > 0 for PD H
-    O = float(sg @ Hm @ sg) - float(np.diag(Hm) @ (sg * sg))
+    O = float(sg @ Hs @ sg) - float(np.diag(Hs) @ (sg * sg))
     DO = D + O
-    abs_g = float(np.sum(np.abs(g)))
-    c = math.pi * kappa ** 2 / 2.0
+    abs_g = float(np.sum(np.abs(np.ldexp(g, -eg))))
+    c = math.pi * math.ldexp(kappa, -ek) ** 2 / 2.0          # pi kappa^2 / 2 = 2^(2 ek) c
     if O > 0:
         beta_n = math.sqrt(D / O)
-        eta_max = abs_g / (2.0 * math.sqrt(D * O))
+        eta_max = unscale(abs_g / (2.0 * math.sqrt(D) * math.sqrt(O)), eg - eH, "eta_max (parameters 'g', 'H')")
     else:
         beta_n = math.inf
         eta_max = math.inf
-    b_n = c * beta_n ** 2 / (1.0 - beta_n ** 2) if beta_n < 1.0 else math.inf
-    b_n2 = c * D / DO
-    return Surge(beta_noise=beta_n, eta_max=eta_max, b_noise=b_n, b_noise_2=b_n2,
-                 delta_loss_max=abs_g ** 2 / (2.0 * DO), eta_inf=abs_g / DO, kappa=kappa,
-                 D=D, O=O, abs_g_sum=abs_g)
+    b_n = unscale(c * beta_n ** 2 / (1.0 - beta_n ** 2), 2 * ek, "b_noise (parameter 'kappa')") if beta_n < 1.0 else math.inf
+    return Surge(beta_noise=beta_n, eta_max=eta_max, b_noise=b_n,
+                 b_noise_2=unscale(c * D / DO, 2 * ek, "b_noise_2 (parameter 'kappa')"),
+                 delta_loss_max=unscale(abs_g * abs_g / (2.0 * DO), 2 * eg - eH, "delta_loss_max (parameters 'g', 'H')"),
+                 eta_inf=unscale(abs_g / DO, eg - eH, "eta_inf (parameters 'g', 'H')"), kappa=kappa,
+                 D=unscale(D, eH, "D = sum_i H_ii (parameter 'H')"), O=unscale(O, eH, "O = sum_{i != j} sign(g_i g_j) H_ij (parameter 'H')"),
+                 abs_g_sum=unscale(abs_g, eg, "sum_i |g_i| (parameter 'g')"))

@@ -25,34 +25,20 @@ import math
 import numpy as np
 from scipy import special, stats
 
-from .._backend import is_cupy_array, resolve_backend
-from .._gpu import device_module, to_host, wants_cupy
-from .._validation import as_array, check_choice, check_int, check_real
-from . import _kernels
-from ._common import covariance, gradient, hessian, vector
+from .._backend import is_cupy_array, pick
+from .._gpu import device_module, to_host
+from .._validation import check_choice, check_int, check_real, check_rng, check_size
+from . import _fast, _xp, reference
+from ._common import as_array, covariance, gradient, hessian, is_diagonal, vector
 
 __all__ = ["NQMOptimalLR", "NQMTraining", "nqm_optimal_lr", "nqm_train_to_target"]
 
 UPDATES = ("sgd", "sign")
 NOISE_MODES = ("constant", "scaled")
-_CHUNK = 4096          # samples per numba chunk (one random stream each)
-_NP_BUFFER = 1 << 18   # doubles per NumPy scratch block (2 MiB, cache-sized)
-_GPU_BUFFER = 1 << 24  # normals per device block (128 MiB)
-
-
-def _rng(rng):
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        if rng is not None and rng < 0:
-            raise ValueError(f"parameter 'rng' must be a numpy.random.Generator or a seed >= 0, got {rng}")
-        return np.random.default_rng(rng)
-    raise TypeError(f"parameter 'rng' must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}")
 
 
 def _batch_sizes(batch_sizes):
-    bs = as_array(batch_sizes, "batch_sizes")
-    bs = np.atleast_1d(bs)
+    bs = np.atleast_1d(as_array(batch_sizes, "batch_sizes"))
     if bs.ndim != 1 or bs.size == 0:
         raise ValueError(f"parameter 'batch_sizes' must be a scalar or a non-empty 1-D array, got shape {bs.shape}")
     if np.any(bs < 1):
@@ -60,14 +46,15 @@ def _batch_sizes(batch_sizes):
     return bs
 
 
-def _is_diag(M):
-    return not np.any(M - np.diag(np.diag(M)))
+def _sums_reference(g, H, Sigma, B, update, a0, b0, n_samples, rng):
+    """The N_STATS shifted sums from :func:`reference.nqm_samples` (the definition)."""
+    L = reference.noise_factor(Sigma) / math.sqrt(B)
+    a, b = reference.nqm_samples(g, H, L, update, n_samples, rng)
+    return _xp.shifted_sums(np, a, b, a0, b0)
 
 
-def _noise_factor(S):
-    """A square factor F with F F^T = S (S symmetric PSD): eigh-based, works for singular S."""
-    w, V = np.linalg.eigh(S)
-    return V * np.sqrt(np.clip(w, 0.0, None))
+def _sums_cupy(g, H, Sigma, B, update, a0, b0, n_samples, rng):
+    return _xp.nqm_sums(device_module(), g, H, Sigma, B, update, a0, b0, n_samples, rng)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,7 +94,7 @@ class NQMOptimalLR:
         ``eta`` broadcasts against the batch axis: a scalar gives shape (k,),
         an array of shape (m, 1) gives (m, k).
         """
-        eta = np.asarray(eta, dtype=np.float64)
+        eta = as_array(eta, "eta")
         return -eta * self.mean_a + 0.5 * eta * eta * self.mean_b
 
 
@@ -144,20 +131,24 @@ def nqm_optimal_lr(g, H, Sigma, batch_sizes, *, update="sgd", n_samples=100_000,
     n_samples : int, optional
         Monte-Carlo draws per batch size (>= 2).
     rng : numpy.random.Generator or int or None, optional
-        Source of the seeds (numba) or of the normals (numpy); an int seed
-        makes the call reproducible.
+        Source of the normals (reference) or of the seeds (numba, cupy); an
+        int seed makes the call reproducible.
     confidence : float, optional
         Level of the interval, in (0, 1).
-    backend : {"auto", "numba", "numpy", "cupy"}, optional
-        ``"numba"``: fused parallel kernel with its own counter-based
-        generator (reproducible for a given seed whatever the thread
-        count); ``"numpy"``: vectorised twin drawing from ``rng`` in chunks;
-        ``"cupy"`` (chosen by ``"auto"`` when ``g``, ``H`` or ``Sigma`` is a
-        CuPy array): the NumPy twin's code on the GPU, normals from a CuPy
+    backend : {"auto", "reference", "numba", "cupy"}, optional
+        ``"reference"`` (also ``"numpy"``): the definition,
+        :func:`refimpl.scaling.reference.nqm_samples`, one sample per loop
+        iteration with normals from ``rng`` in order (slow: a few
+        microseconds per sample). ``"numba"`` (``"auto"`` on the CPU): fused
+        parallel kernel with its own counter-based generator (reproducible
+        for a given seed whatever the thread count). ``"cupy"`` (chosen by
+        ``"auto"`` when ``g``, ``H`` or ``Sigma`` is a CuPy array): the
+        array-namespace code of ``_xp.py`` on the GPU, normals from a CuPy
         ``RandomState`` seeded from ``rng`` (reproducible on one device), in
         blocks of 2**24 numbers. The backends use different random streams,
-        so they agree statistically, not bitwise. The result holds k summary
-        statistics and is the same NumPy dataclass on every backend.
+        so they agree statistically, not bitwise (checked in standard
+        errors). The result holds k summary statistics and is the same NumPy
+        dataclass on every backend.
 
     Returns
     -------
@@ -168,7 +159,12 @@ def nqm_optimal_lr(g, H, Sigma, batch_sizes, *, update="sgd", n_samples=100_000,
     ValueError
         Shape mismatch, ``H`` not symmetric positive definite, negative
         variances or non-PSD ``Sigma``, a batch size < 1, ``n_samples < 2``,
-        ``confidence`` outside (0, 1), unknown ``update``/``backend``.
+        ``confidence`` outside (0, 1), unknown ``update``/``backend``,
+        magnitudes whose statistics :math:`u^\top g`, :math:`u^\top Hu`
+        would overflow or underflow float64 (e.g. ``g`` of size 1e300 or
+        1e-170: rescale the problem).
+    TypeError
+        A non-integer ``n_samples``, a bool or float ``rng``.
 
     Notes
     -----
@@ -184,10 +180,9 @@ def nqm_optimal_lr(g, H, Sigma, batch_sizes, *, update="sgd", n_samples=100_000,
     >>> bool(np.all(np.abs(res.eta - np.array([0.5, 0.75])) < 4 * res.stderr))   # B / (B + 1)
     True
     """
-    gpu = wants_cupy(backend, g, H, Sigma)
-    if gpu:  # validate the O(n^2) model on the host; the O(N n) sampling runs on the device
-        resolve_backend(backend, g, H, Sigma, supported=("numpy", "numba", "cupy"))
-        g, H, Sigma = (to_host(a) if is_cupy_array(a) else a for a in (g, H, Sigma))
+    _, sums_of = pick(backend, g, H, Sigma, reference=_sums_reference, numba=_fast.nqm_sums, cupy=_sums_cupy)
+    # the O(n^2) model is validated on the host; only the O(N n) sampling runs on the device
+    g, H, Sigma = (to_host(a) if is_cupy_array(a) else a for a in (g, H, Sigma))
     g = gradient(g)
     n = g.shape[0]
     Hm = hessian(H, n)
@@ -195,66 +190,43 @@ def nqm_optimal_lr(g, H, Sigma, batch_sizes, *, update="sgd", n_samples=100_000,
     bs = _batch_sizes(batch_sizes)
     check_choice(update, "update", UPDATES)
     n_samples = check_int(n_samples, "n_samples", min_value=2)
+    check_size((n_samples, 2), "n_samples")   # the reference keeps (a_s, b_s) per sample
     confidence = check_real(confidence, "confidence", low=0.0, high=1.0, low_open=True, high_open=True)
-    be = "cupy" if gpu else resolve_backend(backend, g)
-    gen = _rng(rng)
-
-    kind = _kernels.SGD if update == "sgd" else _kernels.SIGN
-    h_dense = not _is_diag(Hm)
-    hdiag = np.ascontiguousarray(np.diag(Hm))
-    l_dense = not _is_diag(S)
-    u0 = g if kind == _kernels.SGD else np.sign(g)
-    a0 = float(u0 @ g)
-    b0 = float(u0 @ Hm @ u0)
-    F = _noise_factor(S) if l_dense else np.zeros((1, 1))
-    empty = np.zeros((1, 1))
-
-    k = bs.size
-    sums = np.empty((k, _kernels.N_STATS))
-    for j, B in enumerate(bs):
-        sd = np.sqrt(np.diag(S) / B)
-        Lf = np.ascontiguousarray(F / math.sqrt(B)) if l_dense else empty
-        Hf = Hm if h_dense else empty
-        if be == "cupy":
-            sums[j] = _nqm_sums_device(device_module(), n_samples, int(gen.integers(0, 2**32)), g, sd, Lf,
-                                       l_dense, hdiag, Hf, h_dense, kind, a0, b0)
-        elif be == "numba":
-            n_chunks = -(-n_samples // _CHUNK)
-            out = np.zeros((n_chunks, _kernels.N_STATS))
-            seed = int(gen.integers(0, 2 ** 63))
-            _kernels.nqm_sums_nb(g, sd, Lf, l_dense, hdiag, Hf, h_dense, kind, a0, b0,
-                                 n_samples, _CHUNK, seed, out)
-            sums[j] = out.sum(axis=0)
-        else:
-            acc = np.zeros(_kernels.N_STATS)
-            rows = max(1, min(n_samples, _NP_BUFFER // n))
-            buf = np.empty((rows, n))
-            done = 0
-            while done < n_samples:
-                m = min(rows, n_samples - done)
-                Z = buf[:m]
-                gen.standard_normal(out=Z)
-                acc += _kernels.nqm_sums_np(Z, g, sd, Lf, l_dense, hdiag, Hf, h_dense, kind, a0, b0,
-                                            overwrite=True)
-                done += m
-            sums[j] = acc
+    gen = check_rng(rng)
+    u0 = g if update == "sgd" else np.sign(g)
+    with np.errstate(over="ignore", under="ignore"):
+        a0 = float(u0 @ g)          # the noiseless a and b: the sums are shifted by them,
+        b0 = float(u0 @ Hm @ u0)    # which keeps the variances free of cancellation
+    _check_scale(g, Hm, S, bs, update, a0, b0, n_samples)
+    sums = np.stack([sums_of(g, Hm, S, float(B), update, a0, b0, n_samples, gen) for B in bs])
     return _summarise(bs, sums, a0, b0, n_samples, update, confidence)
 
 
-def _nqm_sums_device(xp, n_samples, seed, g, sd, Lf, l_dense, hdiag, Hf, h_dense, kind, a0, b0):
-    """The N_STATS sums of one batch size on the device: blocks of normals, :func:`_kernels.nqm_sums_xp`."""
+def _check_scale(g, H, S, bs, update, a0, b0, n_samples):
+    """Refuse magnitudes whose per-sample statistics a = u.g, b = u^T H u leave the float64 range.
+
+    Overflow: nearly every sample has ``|x_i| <= max|g| + 8 max sqrt(Sigma_ii/B)``
+    (``|u_i| <= 1`` for sign updates), so ``|a| <= n |u| |g|``, ``|b| <= n^2 |u|^2 |H|``,
+    and the sums of squares of ``N`` samples need ``N max(|a|, |b|)^2`` in range.
+    Underflow: the noiseless ``a0 = u0.g`` and ``b0 = u0^T H u0`` must be normal numbers.
+    """
     n = g.shape[0]
-    rs = xp.random.RandomState(seed)
-    dg, dsd, dLf, dh, dHf = (xp.asarray(a) for a in (g, sd, Lf, hdiag, Hf))
-    rows = max(1, min(n_samples, _GPU_BUFFER // n))
-    acc = xp.zeros(_kernels.N_STATS)
-    done = 0
-    while done < n_samples:
-        m = min(rows, n_samples - done)
-        Z = rs.standard_normal((m, n))
-        acc += _kernels.nqm_sums_xp(xp, Z, dg, dsd, dLf, l_dense, dh, dHf, h_dense, kind, a0, b0, overwrite=True)
-        done += m
-    return to_host(acc)
+    gmax = float(np.max(np.abs(g)))
+    smax = math.sqrt(float(np.max(np.diag(S))) / float(bs.min()))
+    hmax = float(np.max(np.abs(H)))
+    umax = 1.0 if update == "sign" else gmax + 8.0 * smax
+    limit = np.finfo(np.float64).max / 16.0
+    tiny = np.finfo(np.float64).tiny
+    with np.errstate(over="ignore"):
+        worst = max(n * umax * gmax, n * n * umax * umax * hmax)
+        fits = worst * worst * n_samples < limit
+    if not fits:
+        raise ValueError("parameters 'g', 'H', 'Sigma': the sampled statistics u.g and u^T H u would overflow "
+                         f"float64 (max|g| = {gmax:.3g}, max sqrt(Sigma_ii / B) = {smax:.3g}, max|H| = {hmax:.3g}); "
+                         "rescale the problem")
+    if not (abs(a0) >= tiny and b0 >= tiny):
+        raise ValueError("parameters 'g', 'H': the noiseless statistics u.g and u^T H u underflow float64 "
+                         f"(u.g = {a0:.3g}, u^T H u = {b0:.3g}); rescale the problem")
 
 
 def _summarise(bs, sums, a0, b0, n_samples, update, confidence):
@@ -288,7 +260,9 @@ class NQMTraining:
     examples : ndarray (k,)
         ``batch_sizes * steps``.
     steps_stderr : ndarray (k,)
-        Standard error of ``steps`` over the runs.
+        Standard error of ``steps`` over the runs:
+        ``steps_per_run.std(axis=1, ddof=1) / sqrt(n_runs)`` (the unbiased
+        sample variance).
     steps_per_run : ndarray (k, n_runs)
     b_noise_start, b_noise_end : float
         :math:`\mathrm{Tr}(\Sigma_t H)/g_t^\top H g_t` at the start and, averaged
@@ -357,8 +331,13 @@ def nqm_train_to_target(theta0, H, Sigma, batch_sizes, target_loss, *, update="s
     ValueError
         Bad shapes, ``H`` not positive definite, negative variances,
         ``target_loss <= 0`` or ``>= L(theta0)``, ``lr <= 0``, a batch size
-        < 1, unknown ``update``/``noise``, or ``"sign"`` with a non-diagonal
-        ``Sigma``.
+        < 1, unknown ``update``/``noise``, ``"sign"`` with a non-diagonal
+        ``Sigma``, magnitudes at which :math:`L(\theta_0)`, :math:`g^\top Hg`
+        or :math:`\mathrm{Tr}(\Sigma H)` overflow float64 (naming
+        ``theta0``, ``H``, ``Sigma``), or ``n_runs`` asking for more memory
+        than refimpl allows.
+    TypeError
+        Booleans or strings where numbers are expected, a bad ``rng``.
     RuntimeError
         A run did not reach the target within ``max_steps``.
 
@@ -394,19 +373,27 @@ def nqm_train_to_target(theta0, H, Sigma, batch_sizes, target_loss, *, update="s
         fixed_lr = check_real(lr, "lr", low=0.0, low_open=True)
     n_runs = check_int(n_runs, "n_runs", min_value=2)
     max_steps = check_int(max_steps, "max_steps", min_value=1)
-    L0 = 0.5 * float(th0 @ Hm @ th0)
+    check_size((bs.size, n_runs), "n_runs")
+    check_size((n_runs, n, 4), "n_runs")      # theta, gradients and noise of the runs of one batch size
+    with np.errstate(over="ignore"):
+        L0 = 0.5 * float(th0 @ Hm @ th0)
+        g0 = Hm @ th0
+        g0Hg0 = float(g0 @ Hm @ g0)
+        trSH = float(np.sum(S0 * Hm))
+    if not (np.isfinite(g0Hg0) and np.isfinite(trSH) and np.isfinite(L0)):
+        raise ValueError("parameters 'theta0', 'H', 'Sigma': L(theta0), g^T H g or Tr(Sigma H) overflows float64 "
+                         "at these magnitudes; rescale the problem")
+    if not g0Hg0 > 0:
+        raise ValueError("parameter 'theta0' must give a non-zero gradient H theta0 (g^T H g is 0 or underflows)")
     target_loss = check_real(target_loss, "target_loss", low=0.0, low_open=True)
     if target_loss >= L0:
         raise ValueError(f"parameter 'target_loss'={target_loss} must be below L(theta0)={L0}")
-    diag_noise = _is_diag(S0)
+    diag_noise = is_diagonal(S0)
     if update == "sign" and not diag_noise:
         raise ValueError("parameter 'Sigma' must be diagonal for update='sign' (the erf moments assume "
                          "independent coordinates)")
-    gen = _rng(rng)
-    g0 = Hm @ th0
-    g0Hg0 = float(g0 @ Hm @ g0)
-    trSH = float(np.sum(S0 * Hm))
-    F = np.sqrt(np.diag(S0)) if diag_noise else _noise_factor(S0)
+    gen = check_rng(rng)
+    F = np.sqrt(np.diag(S0)) if diag_noise else reference.noise_factor(S0)
     var0 = np.diag(S0)
     hd = np.diag(Hm)
 

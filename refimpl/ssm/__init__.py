@@ -22,3 +22,9 @@ __all__ += ["NPLR_MEASURES", "nplr"]
 __all__ += ["DIAG_METHODS", "KERNEL_METHODS", "c_from_ctilde", "cauchy", "causal_conv", "ctilde_from_c",
             "dplr_discretize", "dplr_scan", "dplr_step", "kernel", "kernel_diag", "kernel_dplr", "scan"]
 __all__ += ["companion", "rtf_from_ssm", "rtf_kernel", "rtf_to_ssm"]
+from .hippo import (RANK_CORRECTION_MEASURES, fourier_decay, fourier_diag, glagt, legsd,  # noqa: E402
+                    rank_correction, tlagt)
+from .s4d import S4D_B_INITS, S4D_INITS, kernel_dss, s4_nplr, s4d_init  # noqa: E402
+
+__all__ += ["RANK_CORRECTION_MEASURES", "fourier_decay", "fourier_diag", "glagt", "legsd", "rank_correction", "tlagt"]
+__all__ += ["S4D_B_INITS", "S4D_INITS", "kernel_dss", "s4_nplr", "s4d_init"]

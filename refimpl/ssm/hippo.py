@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._backend import resolve_backend
-from .._validation import as_array, check_choice, check_int, check_real
+from .._validation import as_array, check_choice, check_int, check_real, check_size
 from . import _kernels
 
 __all__ = ["LEGS_NORMALIZATIONS", "legs", "legs_matvec", "legs_solve",
@@ -639,7 +639,8 @@ def _fourier_real(N, window):
 
 
 #: Measures of :func:`transition` (state-spaces/s4 names).
-TRANSITION_MEASURES = ("legs", "legt", "lmu", "lagt", "fourier", "fout", "fourier2")
+TRANSITION_MEASURES = ("legs", "legt", "lmu", "lagt", "fourier", "fout", "fourier2",
+                       "glagt", "tlagt", "legsd", "fourier_diag", "foud", "fourier_decay")
 
 
 def transition(measure, N, **measure_args):
@@ -661,6 +662,11 @@ def transition(measure, N, **measure_args):
                             :math:`M = N/2-1`, mapped by :func:`fourier_complex_to_real`
                             and with an unused zero state inserted at index 1
     ``fourier2``            the same with ``window=1.0``
+    ``glagt``, ``tlagt``    :func:`glagt` (``alpha``, ``beta``), :func:`tlagt` (``beta``)
+    ``legsd``               :func:`legsd`
+    ``fourier_diag``,       :func:`fourier_diag`
+    ``foud``
+    ``fourier_decay``       :func:`fourier_decay`
     ======================  ===========================================================
 
     Parameters
@@ -670,7 +676,8 @@ def transition(measure, N, **measure_args):
     N : int
         State size :math:`N\ge1`; even and :math:`\ge2` for the Fourier measures.
     **measure_args
-        ``beta`` for ``lagt`` only; any other argument is an error.
+        ``beta`` for ``lagt``/``tlagt``, ``alpha`` and ``beta`` for ``glagt``;
+        any other argument is an error.
 
     Returns
     -------
@@ -700,11 +707,13 @@ def transition(measure, N, **measure_args):
     """
     check_choice(measure, "measure", TRANSITION_MEASURES)
     N = check_int(N, "N", min_value=1)
-    allowed = {"beta"} if measure == "lagt" else set()
+    build, allowed = _S4_MORE_MEASURES.get(measure, (None, {"beta"} if measure == "lagt" else set()))
     extra = set(measure_args) - allowed
     if extra:
         raise ValueError(f"parameter(s) {sorted(extra)} not accepted by transition({measure!r}, N); "
                          f"accepted: {sorted(allowed) or 'none'}")
+    if build is not None:
+        return build(N, **measure_args)
     if measure == "legs":
         return legs(N)
     if measure == "legt":
@@ -777,3 +786,380 @@ def hippo(measure, N, **params):
     """
     check_choice(measure, "measure", tuple(HIPPO_MEASURES))
     return HIPPO_MEASURES[measure](N, **params)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The other measures of state-spaces/s4 ``transition`` (src/models/hippo/hippo.py) and its ``rank_correction``.
+# ---------------------------------------------------------------------------------------------------------------
+
+def _check_even(N, measure):
+    N = check_int(N, "N", min_value=2)
+    if N % 2:
+        raise ValueError(f"parameter 'N' must be even for measure {measure!r} (s4's layout pairs the states), "
+                         f"got {N}")
+    check_size((N, N), "N")
+    return N
+
+
+def _square_size(N):
+    N = check_int(N, "N", min_value=1)
+    check_size((N, N), "N")
+    return N
+
+
+def tlagt(N, beta=1.0):
+    r"""Tilted LagT of state-spaces/s4 (``transition("tlagt", N, beta=...)``).
+
+    .. math::
+
+        A = \tfrac{1-\beta}{2}I - \mathrm{tril}(\mathbf 1),\qquad B_n = \beta;
+
+    ``beta=1`` is no tilt: then :math:`A` is ``-tril(ones)``; :func:`lagt` is
+    the untilted Laguerre form :math:`\tfrac12 I-\mathrm{tril}(\mathbf 1)`.
+
+    Parameters
+    ----------
+    N : int
+        State size :math:`N\ge1`.
+    beta : float, optional
+        Tilt, finite and nonzero (s4's default 1).
+
+    Returns
+    -------
+    A : ndarray, shape (N, N), float64
+    B : ndarray, shape (N,), float64
+
+    Raises
+    ------
+    ValueError
+        ``N < 1``; ``beta`` zero or not finite.
+
+    Examples
+    --------
+    >>> tlagt(2, beta=0.5)[0]
+    array([[-0.75,  0.  ],
+           [-1.  , -0.75]])
+    """
+    N = _square_size(N)
+    beta = check_real(beta, "beta")
+    if beta == 0.0:
+        raise ValueError("parameter 'beta' must be nonzero, got 0.0")
+    A = (1.0 - beta) / 2.0 * np.eye(N) - np.tril(np.ones((N, N)))
+    return A, np.full(N, beta)
+
+
+def glagt(N, alpha=0.0, beta=0.01):
+    r"""Generalised Laguerre (translated) of state-spaces/s4 (``transition("glagt", N, alpha=, beta=)``).
+
+    With :math:`\ell_n = \sqrt{\Gamma(n+\alpha+1)/\Gamma(n+1)}` (the norm of
+    the generalised Laguerre polynomial :math:`L_n^{(\alpha)}` under the
+    weight :math:`y^\alpha e^{-y}`):
+
+    .. math::
+
+        A_{nk} = -\frac{\ell_k}{\ell_n}\begin{cases}1 & k<n\\ \frac{1+\beta}{2} & k=n\\ 0 & k>n\end{cases},
+        \qquad
+        B_n = \frac{1}{\ell_n}\binom{n+\alpha}{n}\,\Gamma(1-\alpha)^{-1/2}\,\beta^{(1-\alpha)/2}.
+
+    s4's comment: "alpha 0, beta small is most stable (limits to the 'lagt'
+    measure)". Defaults are s4's (``alpha=0.0, beta=0.01``, also those of its
+    ``hippo-glagt`` cell config).
+
+    Parameters
+    ----------
+    N : int
+        State size :math:`N\ge1`.
+    alpha : float, optional
+        Laguerre parameter, :math:`-1 < \alpha < 1`.
+    beta : float, optional
+        Tilt, :math:`\beta > 0`.
+
+    Returns
+    -------
+    A : ndarray, shape (N, N), float64
+    B : ndarray, shape (N,), float64
+
+    Raises
+    ------
+    ValueError
+        ``N < 1``; ``alpha`` outside (-1, 1): at :math:`\alpha\le-1` the
+        norm :math:`\ell_0` is infinite, and s4's factor
+        :math:`\Gamma(1-\alpha)^{-1/2}` has poles at :math:`\alpha=1,2,\dots`
+        (s4 would return :math:`B=0` there, and uses :math:`|\Gamma|`
+        between them); ``beta <= 0`` (:math:`\beta^{(1-\alpha)/2}` is not real).
+
+    Notes
+    -----
+    Accuracy: a few ulps of s4's own float64 evaluation (the same ``gammaln``
+    expressions; tested against a transcription for several ``alpha``,
+    ``beta`` and N).
+
+    Examples
+    --------
+    >>> A, B = glagt(2, alpha=0.0, beta=1.0)
+    >>> A, B
+    (array([[-1.,  0.],
+           [-1., -1.]]), array([1., 1.]))
+    """
+    from scipy import special
+
+    N = _square_size(N)
+    alpha = check_real(alpha, "alpha", low=-1.0, high=1.0, low_open=True, high_open=True)
+    beta = check_real(beta, "beta", low=0.0, low_open=True)
+    n = np.arange(N, dtype=np.float64)
+    ell = np.exp(0.5 * (special.gammaln(n + alpha + 1.0) - special.gammaln(n + 1.0)))
+    A = -np.eye(N) * (1.0 + beta) / 2.0 - np.tril(np.ones((N, N)), -1)
+    A = A * ell[None, :] / ell[:, None] + 0.0  # + 0.0: no -0.0
+    B = special.binom(alpha + n, n) / ell * np.exp(-0.5 * special.gammaln(1.0 - alpha)) * beta ** ((1.0 - alpha) / 2.0)
+    return A, B
+
+
+def legsd(N):
+    r"""LegS with its low-rank part removed: s4's ``transition("legsd", N)``.
+
+    s4 forms :math:`A_{\rm legs} + \tfrac12 BB^\top` and :math:`B/2` from
+    the LegS pair (:func:`legs`, :math:`B_n=\sqrt{2n+1}`). Entrywise:
+
+    .. math::
+
+        A_{nk} = -\tfrac12\,\mathrm{sign}(n-k)\sqrt{(2n+1)(2k+1)} - \tfrac12\delta_{nk},
+        \qquad B_n = \tfrac12\sqrt{2n+1},
+
+    a skew-symmetric matrix minus :math:`\tfrac12 I`: the normal part of
+    the NPLR form of LegS (https://kexue.fm/archives/10162, "点睛之笔"), so
+    its eigenvalues are :math:`-\tfrac12 + i\omega` with the :math:`\omega` of
+    ``nplr("legs", N)``; their conjugate half is S4D-LegS
+    (:func:`refimpl.ssm.s4d.s4d_init`). The halved ``B`` is what the S4D
+    paper's theory asks for; s4's ``dplr`` drops the 1/2 for S4D-LegS.
+
+    Parameters
+    ----------
+    N : int
+        State size :math:`N\ge1`.
+
+    Returns
+    -------
+    A : ndarray, shape (N, N), float64
+    B : ndarray, shape (N,), float64
+
+    Raises
+    ------
+    ValueError
+        ``N < 1``.
+
+    Notes
+    -----
+    Accuracy: one square root of an exact integer per entry; s4 forms
+    :math:`TMT^{-1}+\tfrac12BB^\top` and agrees to a few ulps of the entry
+    (its diagonal :math:`-(n+1)+(2n+1)/2` is exact).
+
+    Examples
+    --------
+    >>> A, B = legsd(2)
+    >>> A
+    array([[-0.5      ,  0.8660254],
+           [-0.8660254, -0.5      ]])
+    """
+    N = _square_size(N)
+    n = np.arange(N, dtype=np.float64)
+    root = np.sqrt((2.0 * n[:, None] + 1.0) * (2.0 * n[None, :] + 1.0))
+    A = -0.5 * np.sign(n[:, None] - n[None, :]) * root - 0.5 * np.eye(N)
+    return A, 0.5 * np.sqrt(2.0 * n + 1.0)
+
+
+def _fourier_e(N):
+    """s4's Fourier input vector: 1, 0, sqrt2, 0, sqrt2, ... (index 1 is the dead state)."""
+    e = np.zeros(N)
+    e[0::2] = np.sqrt(2.0)
+    e[0] = 1.0
+    return e
+
+
+def fourier_diag(N):
+    r"""Diagonalisable Fourier measure of state-spaces/s4 (``transition("fourier_diag" | "foud", N)``).
+
+    Pairs of states :math:`(2k, 2k+1)`, :math:`k = 0..N/2-1`, rotate at
+    frequency :math:`2\pi k` and decay at rate 1/2, with no low-rank term:
+
+    .. math::
+
+        A = \bigoplus_k\begin{pmatrix}-\tfrac12 & -2\pi k\\ 2\pi k & -\tfrac12\end{pmatrix},
+        \qquad B = (1, 0, \sqrt2, 0, \sqrt2, 0, \dots).
+
+    Its eigenvalues are :math:`-\tfrac12 \pm 2\pi i k`. (s4 builds it from
+    ``diag(d, 1)`` with ``d = [0, 0, 1, 0, 2, ...]``; the pair :math:`k=0`
+    is two real decaying states, the second with zero input.)
+
+    Parameters
+    ----------
+    N : int
+        Even state size :math:`N\ge2` (s4's construction fails for odd N).
+
+    Returns
+    -------
+    A : ndarray, shape (N, N), float64
+    B : ndarray, shape (N,), float64
+
+    Raises
+    ------
+    ValueError
+        ``N`` odd or ``< 2``.
+
+    Examples
+    --------
+    >>> fourier_diag(4)[0].round(4)
+    array([[-0.5   , -0.    ,  0.    ,  0.    ],
+           [ 0.    , -0.5   ,  0.    ,  0.    ],
+           [ 0.    ,  0.    , -0.5   , -6.2832],
+           [ 0.    ,  0.    ,  6.2832, -0.5   ]])
+    """
+    N = _check_even(N, "fourier_diag")
+    A = -0.5 * np.eye(N) + 0.0
+    k = np.arange(N // 2)
+    A[2 * k, 2 * k + 1] = -2.0 * np.pi * k
+    A[2 * k + 1, 2 * k] = 2.0 * np.pi * k
+    return A, _fourier_e(N)
+
+
+def fourier_decay(N):
+    r"""FouT with half the endpoint correction: s4's ``transition("fourier_decay", N)``.
+
+    s4's ``fourier``/``fout`` (:func:`transition`, window 2) is
+    :math:`A = R - ee^\top`, :math:`B = e`, with the rotations :math:`R`
+    (frequency :math:`\pi k` on the pair :math:`(2k, 2k+1)`) and
+    :math:`e = (1, 0, \sqrt2, 0, \sqrt2, \dots)`. ``fourier_decay`` halves the
+    correction and the input:
+
+    .. math::
+
+        A = R - \tfrac12 ee^\top,\qquad B = \tfrac12 e,
+
+    the same step as :func:`legsd` takes from LegS (:math:`A+\tfrac12BB^\top`,
+    :math:`B/2`).
+
+    Parameters
+    ----------
+    N : int
+        Even state size :math:`N\ge2`.
+
+    Returns
+    -------
+    A : ndarray, shape (N, N), float64
+    B : ndarray, shape (N,), float64
+
+    Raises
+    ------
+    ValueError
+        ``N`` odd or ``< 2``.
+
+    Examples
+    --------
+    >>> A, B = fourier_decay(2)
+    >>> A, B
+    (array([[-0.5,  0. ],
+           [ 0. ,  0. ]]), array([0.5, 0. ]))
+    """
+    N = _check_even(N, "fourier_decay")
+    A, e = _fourier_real(N, 2.0)  # R - e e^T
+    return A + 0.5 * np.outer(e, e) + 0.0, 0.5 * e
+
+
+#: Measures of :func:`rank_correction` (state-spaces/s4 names).
+RANK_CORRECTION_MEASURES = ("legs", "legt", "lagt", "fourier", "fout", "fourier_decay", "fourier2",
+                            "fourier_diag", "foud", "legsd")
+
+
+def rank_correction(measure, N, rank=1):
+    r"""Low-rank P with :math:`A + P^\top P` normal: state-spaces/s4 ``rank_correction``.
+
+    For the pair ``transition(measure, N)``:
+
+    ===========================  =============================================================  ====
+    measure                      rows of P                                                      rank
+    ===========================  =============================================================  ====
+    ``legs``                     :math:`\sqrt{n+1/2}` (:math:`A+P^\top P+\tfrac12I` is skew)    1
+    ``legt``                     :math:`\sqrt{(2n+1)/2}` on odd n (row 0), on even n (row 1)   2
+    ``lagt``                     :math:`\sqrt{1/2}`                                             1
+    ``fourier``, ``fout``        :math:`e = (1, 0, \sqrt2, 0, \sqrt2, \dots)`                   1
+    ``fourier_decay``            :math:`e/\sqrt2`                                               1
+    ``fourier2``                 :math:`\sqrt2\,e`                                              1
+    ``fourier_diag``, ``foud``,  zeros (already normal)                                         1
+    ``legsd``
+    ===========================  =============================================================  ====
+
+    Rows beyond the measure's rank are zeros, as in s4.
+
+    Parameters
+    ----------
+    measure : str
+        One of :data:`RANK_CORRECTION_MEASURES` (s4 has none for ``lmu``,
+        ``glagt``, ``tlagt``).
+    N : int
+        State size; even for the Fourier measures.
+    rank : int, optional
+        Rows of P, at least the measure's rank (2 for ``legt``).
+
+    Returns
+    -------
+    P : ndarray, shape (rank, N), float64
+        s4's layout (``refimpl.ssm.nplr`` returns P as (N, rank)).
+
+    Raises
+    ------
+    ValueError
+        Unknown ``measure``; bad ``N``; ``rank`` below the measure's rank.
+
+    Examples
+    --------
+    >>> rank_correction("legs", 3)
+    array([[0.70710678, 1.22474487, 1.58113883]])
+    """
+    check_choice(measure, "measure", RANK_CORRECTION_MEASURES)
+    need = 2 if measure == "legt" else 1
+    rank = check_int(rank, "rank", min_value=1)
+    if rank < need:
+        raise ValueError(f"parameter 'rank' must be >= {need} for measure {measure!r}, got {rank}")
+    if measure in ("legs", "legt", "lagt", "legsd"):
+        N = check_int(N, "N", min_value=1)
+    else:
+        N = _check_even(N, measure)
+    check_size(N, "N")
+    check_size((rank, N), "rank")
+    n = np.arange(N, dtype=np.float64)
+    P = np.zeros((rank, N))
+    if measure == "legs":
+        P[0] = np.sqrt(0.5 + n)
+    elif measure == "legt":
+        r = np.sqrt(2.0 * n + 1.0) * np.sqrt(0.5)
+        P[0, 1::2] = r[1::2]
+        P[1, 0::2] = r[0::2]
+    elif measure == "lagt":
+        P[0] = np.sqrt(0.5)
+    elif measure in ("fourier", "fout"):
+        P[0] = _fourier_e(N)
+    elif measure == "fourier_decay":
+        P[0] = _fourier_e(N) / np.sqrt(2.0)
+    elif measure == "fourier2":
+        P[0] = np.sqrt(2.0) * _fourier_e(N)
+    return P
+
+
+def _glagt_transition(N, alpha=0.0, beta=0.01):
+    return glagt(N, alpha, beta)
+
+
+def _tlagt_transition(N, beta=1.0):
+    return tlagt(N, beta)
+
+
+# transition(): the measures above, with the arguments each takes.
+_S4_MORE_MEASURES = {
+    "glagt": (_glagt_transition, {"alpha", "beta"}),
+    "tlagt": (_tlagt_transition, {"beta"}),
+    "legsd": (legsd, set()),
+    "fourier_diag": (fourier_diag, set()),
+    "foud": (fourier_diag, set()),
+    "fourier_decay": (fourier_decay, set()),
+}
+__all__ += ["RANK_CORRECTION_MEASURES", "tlagt", "glagt", "legsd", "fourier_diag", "fourier_decay",
+            "rank_correction"]

@@ -27,7 +27,7 @@ from .._backend import resolve_backend
 from .._validation import as_array, check_choice, check_int, check_real
 from . import _kernels
 from .discretization import discretize
-from .hippo import legs
+from .hippo import LMU_CONVENTIONS, legs
 
 __all__ = ["LEGS_RECURRENCES", "PROJECT_MEASURES", "legs_recurrence", "project", "reconstruct", "legs_eigvec"]
 
@@ -397,7 +397,7 @@ def project(u, N, measure="legs", *, times=None, dt=1.0, window=1.0, beta=1.0, p
     return res[0] if scalar else res
 
 
-def reconstruct(c, s, measure="legs", *, window=1.0, beta=1.0):
+def reconstruct(c, s, measure="legs", *, window=1.0, beta=1.0, convention="su"):
     r"""The function represented by HiPPO coefficients ``c`` at positions ``s``.
 
     ============  =========================================================  ==============================
@@ -415,6 +415,15 @@ def reconstruct(c, s, measure="legs", *, window=1.0, beta=1.0):
     ``fous``), :math:`t = T - w + s` (``legt``, ``lmu``, ``fout``) and
     :math:`t = T - s` (``lagt``), matching :func:`project`.
 
+    ``lmu`` coefficients come in two sign conventions (``convention``, as in
+    :func:`refimpl.ssm.lmu`): ``"su"`` (default) are the states of
+    ``lmu(..., convention="su")`` (https://kexue.fm/archives/10114),
+    coefficients of :math:`P_n(2s/w-1)`; ``"voelker"`` are the states of
+    ``lmu(..., convention="voelker")``, of the LMU paper and of
+    state-spaces/s4 / hippo-code ``transition("lmu", N)``, coefficients of
+    :math:`P_n(1-2s/w)`, i.e. :math:`c^{\rm voelker}_n = (-1)^n c^{\rm su}_n`
+    (the value is :math:`\sum_n c_n P_n(1-2s/w)`).
+
     Parameters
     ----------
     c : array_like, shape (N,) or (K, N)
@@ -424,6 +433,9 @@ def reconstruct(c, s, measure="legs", *, window=1.0, beta=1.0):
     measure : {"legs", "legt", "lmu", "lagt", "fout", "fous"}, optional
     window, beta : float, optional
         As in :func:`project`.
+    convention : {"su", "voelker"}, optional
+        Sign convention of ``lmu`` coefficients (see above); other measures
+        take only the default.
 
     Returns
     -------
@@ -435,8 +447,8 @@ def reconstruct(c, s, measure="legs", *, window=1.0, beta=1.0):
     ------
     ValueError
         Non-finite ``c`` or ``s``, ``s`` outside the range, even ``N`` for
-        Fourier, unknown ``measure``, bad ``window``/``beta`` or one the measure
-        does not use.
+        Fourier, unknown ``measure``, bad ``window``/``beta``/``convention`` or
+        one the measure does not use.
 
     Notes
     -----
@@ -450,6 +462,10 @@ def reconstruct(c, s, measure="legs", *, window=1.0, beta=1.0):
     array([0.  , 0.25, 1.  ])
     """
     check_choice(measure, "measure", PROJECT_MEASURES)
+    check_choice(convention, "convention", LMU_CONVENTIONS)
+    if convention != "su" and measure != "lmu":
+        raise ValueError(f"parameter 'convention' is only used by measure 'lmu', got convention={convention!r} "
+                         f"with measure {measure!r}")
     c = as_array(c, "c", allow_complex=True, min_size=1)
     if c.ndim not in (1, 2):
         raise ValueError(f"parameter 'c' must have shape (N,) or (K, N), got {c.shape}")
@@ -469,7 +485,8 @@ def reconstruct(c, s, measure="legs", *, window=1.0, beta=1.0):
     elif measure == "legt":
         Phi = _legendre_table(2.0 * s / window - 1.0, N) * np.sqrt(2.0 * n + 1.0)
     elif measure == "lmu":
-        Phi = _legendre_table(2.0 * s / window - 1.0, N)
+        x = 2.0 * s / window - 1.0
+        Phi = _legendre_table(x if convention == "su" else -x, N)
     elif measure == "lagt":
         Phi = _laguerre_fn_table(s, N) / beta
     elif measure == "fous":

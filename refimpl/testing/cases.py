@@ -138,6 +138,10 @@ class Case:
     keep_dtype : tuple of str
         Inputs never rounded to the dtype under test (positions, sizes).
     rule : {"normwise", "elementwise"}
+    documented : dict
+        ``{parameter: {bad class: reason}}``: bad inputs (see
+        :mod:`refimpl.testing.fuzz`) whose result is documented rather than
+        an error, e.g. ``{"x": {"inf": "inf in, inf out: the docstring says so"}}``.
     """
 
     name: str
@@ -152,6 +156,7 @@ class Case:
     corners: tuple = ()
     keep_dtype: tuple = ()
     rule: str = "normwise"
+    documented: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         if not isinstance(self.name, str) or "." not in self.name:

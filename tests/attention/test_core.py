@@ -7,13 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from refimpl.attention import (attention, entropy, entropy_decomposition, entropy_invariant_attention,
+from refimpl.attention import (attention, entropy, nope, entropy_decomposition, entropy_invariant_attention,
                                entropy_lower_bound, entropy_vs_length, llama4_attention_scales, logn_factor,
                                qwen_logn_factors, softmax, softmax_plus)
 from refimpl.testing import finite_arrays, seeds
 
 EPS = np.finfo(np.float64).eps
-BACKENDS = ("numba", "numpy")
+BACKENDS = ("numba", "reference")
 
 
 def naive_attention(q, k, v, scale, causal=False, mask=None):
@@ -60,12 +60,12 @@ def test_softmax_vs_mpmath_and_masking():
     np.testing.assert_allclose(softmax(x), ref, rtol=20 * EPS, atol=0)
     assert np.array_equal(softmax([0.0, -np.inf, 0.0]), [0.5, 0.0, 0.5])
     np.testing.assert_allclose(softmax(np.array([[1.0, 2.0], [3.0, 4.0]]), axis=0),
-                               [[1 / (1 + math.e**2), 1 / (1 + math.e**2)], [1 / (1 + math.e**-2)] * 2], rtol=1e-15)
+                               [[1 / (1 + math.e**2), 1 / (1 + math.e**2)], [1 / (1 + math.e**-2)] * 2], rtol=1e-15, atol=0)
 
 
 def test_entropy_zero_log_zero_and_uniform():
     assert entropy([0.0, 1.0, 0.0]) == 0.0
-    assert entropy(np.full(8, 1 / 8)) == pytest.approx(math.log(8), rel=4 * EPS)
+    assert entropy(np.full(8, 1 / 8)) == pytest.approx(math.log(8), rel=4 * EPS, abs=0)
 
 
 @given(finite_arrays(st.tuples(st.integers(1, 4), st.integers(1, 30)), bound=20.0), st.floats(0.0, 5.0))
@@ -147,8 +147,8 @@ def test_causal_is_bottom_right_aligned(rng):
     v = rng.standard_normal((5, 2))
     out = attention(q, k, v, causal=True)
     # query 0 sees keys 0..2, query 2 (the last) sees all 5 keys
-    np.testing.assert_allclose(out[0], attention(q[:1], k[:3], v[:3])[0], rtol=1e-14)
-    np.testing.assert_allclose(out[2], attention(q[2:], k, v)[0], rtol=1e-14)
+    np.testing.assert_allclose(out[0], attention(q[:1], k[:3], v[:3])[0], rtol=1e-14, atol=0)
+    np.testing.assert_allclose(out[2], attention(q[2:], k, v)[0], rtol=1e-14, atol=0)
 
 
 def test_fully_masked_row_raises(rng):
@@ -217,7 +217,7 @@ def test_logn_factor_powers_of_two_exact():
     f = logn_factor(np.arange(2, 5000))
     assert np.all(np.diff(f) > 0)
     assert np.all(f[np.arange(2, 5000) < 512] < 1) and np.all(f[np.arange(2, 5000) > 512] > 1)
-    assert logn_factor(100, base=10) == pytest.approx(2.0, rel=2 * EPS)
+    assert logn_factor(100, base=10) == pytest.approx(2.0, rel=2 * EPS, abs=0)
 
 
 @given(seed=seeds(), d=st.integers(1, 16), causal=st.booleans())
@@ -253,7 +253,7 @@ def test_qwen_logn_factors():
     i = np.arange(1, 40000)
     f = qwen_logn_factors(i, L)
     assert np.all(f[i <= L] == 1.0)
-    np.testing.assert_allclose(f[i > L], np.log(i[i > L]) / np.log(L), rtol=2 * EPS)
+    np.testing.assert_allclose(f[i > L], np.log(i[i > L]) / np.log(L), rtol=2 * EPS, atol=0)
     assert qwen_logn_factors(L * L, L) == 2.0
 
 
@@ -262,19 +262,19 @@ def test_llama4_attention_scales():
     s = llama4_attention_scales(i)
     assert np.all(s[i + 1 < 8192] == 1.0)
     assert s[8191] == 1 + 0.1 * math.log(2)
-    assert s[2 * 8192 - 1] == pytest.approx(1 + 0.1 * math.log(3), rel=EPS)
+    assert s[2 * 8192 - 1] == pytest.approx(1 + 0.1 * math.log(3), rel=EPS, abs=0)
     assert np.all(np.diff(s) >= 0)
 
 
 def test_softmax_plus_floor_and_padding():
     s = np.array([[1.0, 0.0, -1.0, 5.0]])
     w = softmax_plus(s, 3)  # l = 3 < 16: factor log 16 / log 512 = 4/9
-    np.testing.assert_allclose(w, softmax(np.array([1.0, 0.0, -1.0, -np.inf]) * 4 / 9)[None], rtol=4 * EPS)
+    np.testing.assert_allclose(w, softmax(np.array([1.0, 0.0, -1.0, -np.inf]) * 4 / 9)[None], rtol=4 * EPS, atol=0)
     assert w[0, 3] == 0.0
     s = np.random.default_rng(0).standard_normal((2, 40))
     w = softmax_plus(s, np.array([40, 30]), min_len=16)
-    np.testing.assert_allclose(w[0], softmax(s[0] * math.log(40) / math.log(512)), rtol=8 * EPS)
-    np.testing.assert_allclose(w[1, :30], softmax(s[1, :30] * math.log(30) / math.log(512)), rtol=8 * EPS)
+    np.testing.assert_allclose(w[0], softmax(s[0] * math.log(40) / math.log(512)), rtol=8 * EPS, atol=0)
+    np.testing.assert_allclose(w[1, :30], softmax(s[1, :30] * math.log(30) / math.log(512)), rtol=8 * EPS, atol=0)
 
 
 # ----------------------------------------------------------------------------- experiment
@@ -368,3 +368,134 @@ def test_single_visible_key_in_any_tile_and_extreme_logits(backend):
     big = attention(q * 1e4, k * 10, v, backend=backend)
     want = v[np.argmax((q * 1e4) @ (k * 10).T, axis=1)]
     np.testing.assert_allclose(big, want, rtol=0, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- batch, heads, grouped-query heads
+@settings(max_examples=25)
+@given(seed=seeds(), B=st.integers(1, 2), H_kv=st.integers(1, 3), group=st.integers(1, 4), nq=st.integers(1, 9),
+       extra=st.integers(0, 20), causal=st.booleans())
+def test_grouped_query_heads_equal_repeated_kv(seed, B, H_kv, group, nq, extra, causal):
+    """enable_gqa: kv head g serves query heads g r .. g r + r - 1, i.e. np.repeat along the head axis."""
+    rng = np.random.default_rng(seed)
+    nk, d = nq + extra, 5
+    q = rng.standard_normal((B, H_kv * group, nq, d))
+    k = rng.standard_normal((B, H_kv, nk, d))
+    v = rng.standard_normal((B, H_kv, nk, 3))
+    for be in BACKENDS:
+        got = attention(q, k, v, causal=causal, enable_gqa=True, backend=be)
+        want = attention(q, np.repeat(k, group, axis=1), np.repeat(v, group, axis=1), causal=causal, backend=be)
+        assert got.shape == (B, H_kv * group, nq, 3)
+        assert np.array_equal(got, want), be
+    # and per head against the loop oracle: query head h reads kv head h // group
+    out = attention(q, k, v, causal=causal, enable_gqa=True, backend="reference")
+    for b in range(B):
+        for h in range(H_kv * group):
+            ref = naive_attention(q[b, h], k[b, h // group], v[b, h // group], 1 / math.sqrt(d), causal)
+            assert np.max(np.abs(out[b, h] - ref)) <= attn_tol(q, k, v)
+
+
+def test_grouped_query_heads_bad_shapes():
+    q = np.ones((2, 6, 4, 3))
+    with pytest.raises(ValueError, match="enable_gqa=True"):  # the broadcast error points to the option
+        attention(q, np.ones((2, 2, 4, 3)), np.ones((2, 2, 4, 3)))
+    with pytest.raises(ValueError, match="'q' and 'k'.*divide"):
+        attention(q, np.ones((2, 4, 4, 3)), np.ones((2, 4, 4, 3)), enable_gqa=True)
+    with pytest.raises(ValueError, match="'k' and 'v'.*heads"):
+        attention(q, np.ones((2, 2, 4, 3)), np.ones((2, 3, 4, 3)), enable_gqa=True)
+    with pytest.raises(ValueError, match="'q' must have a head axis"):
+        attention(np.ones((4, 3)), np.ones((4, 3)), np.ones((4, 3)), enable_gqa=True)
+    with pytest.raises(TypeError, match="'enable_gqa'"):
+        attention(q, q, q, enable_gqa=1)
+
+
+def test_entropy_invariant_attention_with_grouped_heads_and_n_q_below_n_k(rng):
+    """per_query lengths with n_q < n_k: n_i = i + 1 + n_k - n_q (the offset that a bug once dropped)."""
+    q = rng.standard_normal((1, 4, 5, 8))
+    k = rng.standard_normal((1, 2, 40, 8))
+    v = rng.standard_normal((1, 2, 40, 3))
+    got = entropy_invariant_attention(q, k, v, causal=True, length="per_query", enable_gqa=True)
+    n_i = np.arange(1, 6) + 40 - 5
+    ref = attention(q, np.repeat(k, 2, 1), np.repeat(v, 2, 1), causal=True,
+                    scale=np.log(n_i) / math.log(512) / math.sqrt(8))
+    np.testing.assert_allclose(got, ref, rtol=0, atol=attn_tol(q, k, v))
+
+
+# ----------------------------------------------------------------------------- finite inputs, overflowing scores
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_overflowing_scores_raise_instead_of_nan(backend):
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.standard_normal((6, 4)) for _ in range(3))
+    with pytest.raises(ValueError, match="'q', 'k' and 'scale'.*overflows float64"):
+        attention(q * 1e160, k * 1e160, v, backend=backend)
+    with pytest.raises(ValueError, match="overflows float64"):
+        attention(q * 1e150, k * 1e150, v, scale=1e20, backend=backend)
+    with pytest.raises(ValueError, match="overflows float64"):
+        entropy_invariant_attention(q * 1e160, k * 1e160, v, backend=backend)
+    with pytest.raises(ValueError, match="overflows float64"):
+        nope.causal_attention(np.ones((5, 3)) * 1e160, np.eye(3), np.eye(3), np.eye(3), backend=backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_large_but_finite_scores_and_overflow_only_where_masked(backend):
+    """Scores near 1e300 are fine (max-subtracted softmax); an overflow in a masked-out entry is harmless."""
+    q = np.array([[1e150, 0.0], [0.0, 1e150]])
+    k = np.array([[1e150, 0.0], [0.0, 1.0]])
+    v = np.array([[1.0], [2.0]])
+    out = attention(q, k, v, scale=1.0, backend=backend)  # s = [[1e300, 0], [0, 1e150]]
+    assert np.array_equal(out, [[1.0], [2.0]])
+    k2 = np.array([[1.0, 0.0], [1e160, 1e160]])
+    q2 = np.array([[1.0, 0.0], [1e160, 1.0]])  # q2[0] . k2[1] = 1e160 is fine; q2[1] . k2[1] overflows
+    mask = np.array([[True, True], [True, False]])
+    out = attention(q2, k2, v, scale=1.0, mask=mask, backend=backend)
+    assert np.all(np.isfinite(out)) and out[1, 0] == 1.0
+
+
+# ----------------------------------------------------------------------------- flags, numbers, sizes, seeds
+@pytest.mark.parametrize("call, param, exc", [
+    (lambda: attention(Q, K, V, return_weights="no"), "'return_weights'", TypeError),
+    (lambda: attention(Q, K, V, causal="no"), "'causal'", TypeError),
+    (lambda: attention(Q, K, V, scale=True), "'scale'", TypeError),
+    (lambda: attention(Q, K, V, scale=np.ones(4, bool)), "'scale'", TypeError),
+    (lambda: attention(Q > 0, K, V), "'q'", TypeError),
+    (lambda: attention(Q, K, V, mask=[[True, False], [True]]), "'mask'", TypeError),
+    (lambda: attention(Q, K, V, mask=True), "'mask'", TypeError),
+    (lambda: attention(Q, [[1.0, 2.0], [3.0]], V), "'k'", ValueError),
+    (lambda: entropy_invariant_attention(Q, K, V, causal="yes"), "'causal'", TypeError),
+    (lambda: logn_factor(True), "'n'", TypeError),
+    (lambda: qwen_logn_factors([True, False], 8192), "'positions'", TypeError),
+    (lambda: llama4_attention_scales(True), "'positions'", TypeError),
+    (lambda: softmax_plus([[1.0, 2.0]], True), "'valid_len'", TypeError),
+    (lambda: entropy_vs_length(1.0, seed=True), "'seed'", TypeError),
+    (lambda: entropy_vs_length(1.0, seed=-1), "'seed'", ValueError),
+    (lambda: entropy_vs_length(1.0, lengths=512), "'lengths'", ValueError),
+    (lambda: entropy_vs_length(1.0, lengths=(2**62,)), "'lengths'.*bytes", ValueError),
+    (lambda: nope.position_readback(L=2**40, d=2**20), "'L'.*bytes", ValueError),
+    (lambda: nope.position_readback(seed="x"), "'seed'", TypeError),
+    (lambda: nope.causal_attention(np.ones((3, 2)), np.eye(2), np.eye(2), np.eye(2), scale=True), "'scale'",
+     TypeError),
+    (lambda: nope.expected_mean_square(True), "'n'", TypeError),
+    (lambda: attention(np.ones((2**16, 1, 1, 2)), np.ones((1, 2**16, 1, 2)), np.ones((1, 1, 1, 2))),
+     "'q', 'k', 'v'.*bytes", ValueError),
+])
+def test_bad_flags_numbers_sizes_and_seeds(call, param, exc):
+    with pytest.raises(exc, match=param):
+        call()
+
+
+def test_reference_refuses_a_score_matrix_beyond_memory():
+    """The reference materialises n_q x n_k scores: refused with the bytes before allocating, numba streams."""
+    q = k = np.ones((2**18, 2))  # 2**36 scores
+    with pytest.raises(ValueError, match="'q' and 'k'.*bytes"):
+        attention(q, k, k, backend="reference", causal=True)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_values_near_the_float64_limit_do_not_overflow(backend):
+    """The streaming sums reach n_k max|v| before the division: v is scaled by a power of two first."""
+    q = np.zeros((3, 2))
+    k = np.ones((50, 2))
+    v = np.full((50, 1), 1e307)
+    v[::2] = 1.5e308
+    out = attention(q, k, v, backend=backend)  # uniform weights: the mean of v
+    assert np.all(np.isfinite(out))
+    np.testing.assert_allclose(out, np.mean(v / 1e300) * 1e300, rtol=1e-14, atol=0)

@@ -140,29 +140,47 @@ def test_type_errors():
         simulate_init_loss(10, 8, 0.1, rng="seed")
 
 
-@pytest.mark.peer
+@pytest.mark.parametrize("call,param", [
+    (lambda: tied_init_loss(10, 2**60, 1e300), "'sigma'"),
+    (lambda: expected_init_loss(10, 8, 1e200), "'sigma'"),
+    (lambda: expected_init_loss(10, 8, 1e200, "shuffle"), "'sigma'"),
+    (lambda: expected_init_loss(10, 8, 1e200, "untied"), "'sigma'"),
+    (lambda: simulate_init_loss(10, 64, 1e307, rng=0, n_pairs=4), "'sigma'"),
+    (lambda: simulate_init_loss(2**40, 8, 0.1, rng=0, n_pairs=4), "'n_vocab'"),
+    (lambda: simulate_init_loss(10, 8, 0.1, rng=0, n_pairs=2**62), "'n_pairs'"),
+    (lambda: simulate_init_loss(10, 2**40, 0.1, "projection", rng=0), "'n_vocab'|'d'"),
+])
+def test_results_beyond_float64_and_huge_sizes_raise_naming_the_parameter(call, param):
+    with pytest.raises(ValueError, match=param):
+        call()
+
+
+@pytest.mark.parametrize("rng", [True, 1.5, "0", [0]])
+def test_rng_goes_through_the_common_rule(rng):
+    with pytest.raises(TypeError, match="'rng'"):
+        simulate_init_loss(10, 8, 0.1, rng=rng)
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_pair_losses_match_torch(variant):
-    """RMSNorm (eps=0) + output layer + cross-entropy in torch, per pair, on the same weights."""
-    torch = pytest.importorskip("torch")
-    import torch.nn.functional as F
+def test_simulation_at_extreme_sigma_is_finite_and_scale_consistent(variant):
+    """sigma = 1e-200 gives the uniform loss log n (no NaN from RMS(w) underflowing); sigma = 1e200 scales
+    the loss by sigma (RMSNorm removes the scale of w, the logits carry it)."""
+    n, d = 50, 8
+    tiny = simulate_init_loss(n, d, 1e-200, variant, rng=5, n_pairs=20)
+    np.testing.assert_allclose(tiny.losses, math.log(n), rtol=0, atol=1e-12)
+    assert tiny.stderr < 1e-12
+    big = simulate_init_loss(n, d, 1e200, variant, rng=5, n_pairs=20)
+    unit = simulate_init_loss(n, d, 1.0, variant, rng=5, n_pairs=20)
+    assert np.all(np.isfinite(big.losses)) and np.isfinite(big.stderr)
+    # at sigma = 1e200 the softmax is a hard max: loss = max_k l_k - l_j = 1e200 (max_k x_k - x_j) of the unit logits
+    assert big.mean > 0 and big.stderr > 0
+    unit_losses = big.losses / 1e200                      # np.std of the raw losses would square 1e200
+    assert big.stderr / big.mean == pytest.approx(np.std(unit_losses, ddof=1) / math.sqrt(20) / np.mean(unit_losses),
+                                                  rel=1e-12)
+    assert unit.mean < big.mean
 
-    from refimpl.embedding.init_loss import _haar_orthogonal, pair_losses
 
-    rng = np.random.default_rng(3)
-    n, d = 400, 32
-    W = rng.standard_normal((n, d)) * 0.2
-    V = rng.standard_normal((n, d)) * 0.2 if variant == "untied" else W
-    P = _haar_orthogonal(d, rng) if variant == "projection" else None
-    I = rng.choice(n, 100, replace=False)
-    J = (I + rng.integers(1, n, 100)) % n
-    ours = pair_losses(W, V, I, J, variant, P)
-    h = F.rms_norm(torch.from_numpy(W)[torch.from_numpy(I)], (d,), eps=0.0)
-    if variant == "projection":
-        h = h @ torch.from_numpy(P)
-    elif variant == "shuffle":
-        h = torch.roll(h, d // 2, dims=1)  # swapping the halves = rolling by d/2
-    theirs = F.cross_entropy(h @ torch.from_numpy(V).T, torch.from_numpy(J), reduction="none").numpy()
-    np.testing.assert_allclose(ours, theirs, rtol=1e-13)
-    if variant == "projection":
-        np.testing.assert_allclose(P @ P.T, np.eye(d), atol=1e-13)
+def test_expected_loss_at_extreme_sigma():
+    assert expected_init_loss(10, 8, 1e-200) == pytest.approx(math.log(10), rel=1e-15)
+    # large but representable: untied is log n + d sigma^2 / 2 exactly as written
+    assert expected_init_loss(10, 8, 1e100, "untied") == 8 * 1e100 * (1e100 / 2) + math.log(10)

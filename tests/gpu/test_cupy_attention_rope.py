@@ -40,10 +40,10 @@ def test_attention_cupy_matches_numpy(cp, causal, use_mask, n):
 
 def test_attention_cupy_blocks_cross_many_tiles(cp, monkeypatch):
     """Small blocks force the online-softmax rescaling path on the GPU."""
-    from refimpl.attention import _cupy
+    from refimpl.attention import _xp
 
-    monkeypatch.setattr(_cupy, "BK", 64)
-    monkeypatch.setattr(_cupy, "BQ_MAX", 96)
+    monkeypatch.setattr(_xp, "BK", 64)
+    monkeypatch.setattr(_xp, "BQ_MAX", 96)
     rng = np.random.default_rng(0)
     q, k, v = (rng.standard_normal((700, 32)) * 3 for _ in range(3))
     ref = attention(q, k, v, causal=True, backend="numpy")

@@ -13,7 +13,7 @@ import pytest
 
 import refimpl.attention.core as attention_core
 from refimpl import BackendUnavailableError, _backend
-from refimpl.attention import _cupy as attention_cupy
+from refimpl.attention import _xp as attention_cupy
 from refimpl.attention import attention, entropy_invariant_attention
 from refimpl.rope import _cupy as rope_cupy
 from refimpl.rope import apply, inv_freq
@@ -130,5 +130,5 @@ def test_numpy_input_does_not_touch_cupy(monkeypatch):
 
 def test_core_modules_import_the_cupy_modules():
     """The dispatch in the public modules points at the CuPy modules tested on the GPU."""
-    assert attention_core._cupy is attention_cupy
+    assert attention_core._xp is attention_cupy
     assert rope_apply._cupy is rope_cupy

@@ -1,15 +1,12 @@
 """The CuPy route of the noisy-quadratic Monte-Carlo run on the CPU (xp = numpy, NumPy posing as CuPy)."""
-import importlib
-
 import numpy as np
 import pytest
 
 from refimpl import BackendUnavailableError
-from refimpl.scaling import _kernels, nqm_optimal_lr, optimal_lr_sgd, optimal_lr_sign
+from refimpl.scaling import _xp, nqm_optimal_lr, optimal_lr_sgd, optimal_lr_sign, reference
 
 from ._util import FakeCupyArray, numpy_as_cupy  # noqa: F401  (fixture)
 
-nqm_module = importlib.import_module("refimpl.scaling.nqm")
 
 
 def _model(n, dense, seed=0):
@@ -23,18 +20,28 @@ def _model(n, dense, seed=0):
     return g, H, C @ C.T + 0.1 * np.eye(n)
 
 
-@pytest.mark.parametrize("kind", [_kernels.SGD, _kernels.SIGN])
+class _Replay:
+    def __init__(self, Z):
+        self._rows = iter(Z)
+
+    def standard_normal(self, n):
+        return next(self._rows)
+
+
+@pytest.mark.parametrize("update", ["sgd", "sign"])
 @pytest.mark.parametrize("dense", [False, True])
-def test_sums_xp_numpy_equals_twin(kind, dense):
+def test_xp_sums_on_numpy_equal_the_reference_on_the_same_normals(update, dense):
     g, H, S = _model(6, dense)
-    Z = np.random.default_rng(1).standard_normal((50, 6))
     Hm = H if dense else np.diag(H)
-    L = np.linalg.cholesky(S) if dense else np.zeros((1, 1))
-    sd = np.ones(6) if dense else np.sqrt(S)
-    args = (g, sd, L, dense, np.ascontiguousarray(np.diag(Hm)), Hm if dense else np.zeros((1, 1)), dense, kind, 0.3, 0.7)
-    ref = _kernels.nqm_sums_np(Z.copy(), *args)
-    got = _kernels.nqm_sums_xp(np, Z.copy(), *args)
-    assert np.array_equal(got, ref)
+    Sm = S if dense else np.diag(S)
+    B, N = 4.0, 50
+    Z = np.random.default_rng(1).standard_normal((N, 6))
+    dg, dL, dH = _xp.operands(np, g, Hm, Sm, B)
+    a, b = _xp.nqm_ab(np, Z.copy(), dg, dL, dH, update)
+    ra, rb = reference.nqm_samples(g, Hm, reference.noise_factor(Sm) / 2.0, update, N, _Replay(Z))
+    scale_a = np.abs(g) @ (np.abs(g) + 3 * np.sqrt(np.diag(Sm)))        # |u.g| terms, |z| < 3 here
+    np.testing.assert_allclose(a, ra, rtol=0, atol=64 * 6 * np.finfo(float).eps * scale_a)
+    np.testing.assert_allclose(b, rb, rtol=64 * 36 * np.finfo(float).eps, atol=0)
 
 
 @pytest.mark.parametrize("dense", [False, True])
@@ -69,7 +76,7 @@ def test_cupy_input_routes_to_device(monkeypatch):
         seen.append(xp)
         return np.array([10.0, 0.0, 0.0, 1.0, 1.0, 0.0])
 
-    monkeypatch.setattr(nqm_module, "_nqm_sums_device", fake_sums)
+    monkeypatch.setattr(_xp, "nqm_sums", fake_sums)
     res = nqm_optimal_lr(FakeCupyArray(np.ones(3)), np.ones(3), np.ones(3), [1, 2], n_samples=10, rng=0)
     assert seen == [fake, fake] and res.eta.shape == (2,)
 

@@ -23,7 +23,7 @@ def test_h_dim_quadrature_vs_bessel_closed_form(n):
 
 def test_h_dim_slope_and_worked_example():
     c = laplace_constants()
-    assert c["slope"] == pytest.approx(-0.5 * math.log((1 + math.sqrt(5)) / 2), rel=2 * EPS)
+    assert c["slope"] == pytest.approx(-0.5 * math.log((1 + math.sqrt(5)) / 2), rel=2 * EPS, abs=0)
     for n in (64, 128, 512, 2048):
         assert abs(h_dim(n) / n - c["slope"]) < 0.003
     # [E]: n = 64, N = 1e5 gives H = log(1e10) + h_64 = 7.55245
@@ -72,13 +72,13 @@ def test_entropy_min_dim_su_numbers():
     assert round(entropy_min_dim(1e5, 8)) == 92 and round(entropy_min_dim(512, 8)) == 50
     assert round(entropy_min_dim(512)) == 52 and round(entropy_min_dim(1e5)) == 96
     assert round(entropy_min_dim(5e6)) == 128
-    assert ENTROPY_COEF_EXACT == pytest.approx(2 / -laplace_constants()["slope"], rel=4 * EPS)
+    assert ENTROPY_COEF_EXACT == pytest.approx(2 / -laplace_constants()["slope"], rel=4 * EPS, abs=0)
     assert 8.31 < ENTROPY_COEF_EXACT < 8.33
 
 
 def test_tail_bounds_and_monte_carlo():
-    assert norm_tail_bound(800, 0.1) == pytest.approx(2 * math.exp(-1), rel=8 * EPS)
-    assert inner_product_tail_bound(800, 0.1) == pytest.approx(4 * math.exp(-1), rel=8 * EPS)
+    assert norm_tail_bound(800, 0.1) == pytest.approx(2 * math.exp(-1), rel=8 * EPS, abs=0)
+    assert inner_product_tail_bound(800, 0.1) == pytest.approx(4 * math.exp(-1), rel=8 * EPS, abs=0)
     assert norm_tail_bound(800, 0.5) == 2 * math.exp(-25.0)  # exact arguments
     rng = np.random.default_rng(21)
     n, eps, trials = 100, 0.4, 20000
@@ -107,8 +107,8 @@ def test_pairwise_distortion_vs_pdist_order(rng):
     P = rng.standard_normal((3, 4))
     r = pairwise_distortion(X, P)
     want = [np.sum((P @ (X[i] - X[j])) ** 2) / np.sum((X[i] - X[j]) ** 2) for i in range(6) for j in range(i + 1, 6)]
-    np.testing.assert_allclose(r, want, rtol=20 * EPS)
-    assert np.allclose(pairwise_distortion(X, np.eye(4)), 1.0, rtol=4 * EPS)
+    np.testing.assert_allclose(r, want, rtol=20 * EPS, atol=0)
+    np.testing.assert_allclose(pairwise_distortion(X, np.eye(4)), 1.0, rtol=4 * EPS, atol=0)
 
 
 @pytest.mark.parametrize("call, param", [
@@ -135,3 +135,31 @@ def test_pairwise_distortion_vs_pdist_order(rng):
 def test_bad_input(call, param):
     with pytest.raises(ValueError, match=param):
         call()
+
+
+@pytest.mark.parametrize("call, param, exc", [
+    (lambda: gaussian_projection(3, 2, rng=True), "'rng'", TypeError),
+    (lambda: gaussian_projection(3, 2, rng=-1), "'rng'", ValueError),
+    (lambda: gaussian_projection(3, 2, rng="seed"), "'rng'", TypeError),
+    (lambda: gaussian_projection(2**40, 2**40), "'n' x 'm'.*bytes", ValueError),
+    (lambda: gaussian_projection(True, 3), "'m'", TypeError),
+    (lambda: min_dim(True, 0.5), "'N'", TypeError),
+    (lambda: min_dim(100, True), "'eps'", TypeError),
+    (lambda: norm_tail_bound(True, 0.5), "'n'", TypeError),
+    (lambda: entropy_min_dim(100, True), "'coef'", TypeError),
+    (lambda: h_dim(10, grid=2**60), "'grid'.*bytes", ValueError),
+    (lambda: h_dim(True), "'n'", TypeError),
+])
+def test_bad_seeds_sizes_and_booleans(call, param, exc):
+    with pytest.raises(exc, match=param):
+        call()
+
+
+def test_gaussian_projection_seeds_follow_check_rng():
+    """An int seeds default_rng, a Generator is used as given (and advanced), None draws fresh entropy."""
+    g = np.random.default_rng(3)
+    a = gaussian_projection(4, 2, rng=g)
+    b = gaussian_projection(4, 2, rng=g)
+    assert not np.array_equal(a, b)
+    assert np.array_equal(a, gaussian_projection(4, 2, rng=3))
+    assert gaussian_projection(4, 2).shape == (2, 4)

@@ -18,20 +18,6 @@ def _orthogonal(rng, n):
 
 
 @settings(max_examples=60)
-@given(M=matrices(dims, dims, cond=st.floats(1.0, 1e3)))
-def test_svd_equals_scipy_polar_factor(M):
-    """Full rank: U V^T is the orthogonal polar factor (scipy: M = Q P for tall/square, P Q' for wide)."""
-    n, m = M.shape
-    if n >= m:
-        Q = scipy.linalg.polar(M, side="right")[0]
-    else:
-        Q = scipy.linalg.polar(M, side="left")[0]
-    tol = 1e3 * max(n, m) * EPS * np.linalg.cond(M)
-    assert np.max(np.abs(msign(M) - Q)) <= tol
-    assert np.max(np.abs(msign(M, "polar") - Q)) <= tol
-
-
-@settings(max_examples=60)
 @given(M=matrices(dims, dims))
 def test_orthogonality_of_full_rank_result(M):
     O = msign(M)
@@ -43,12 +29,13 @@ def test_orthogonality_of_full_rank_result(M):
 @settings(max_examples=40)
 @given(M=matrices(dims, dims), c=st.sampled_from([3.7, 1e-3, 1e-30, 1e-200, 2.0**-1000, 1e150]))
 def test_scale_invariance_including_tiny_scales(M, c):
-    """msign(cM) = msign(M) for every c > 0, far below any eps (c M kept in the normal float range)."""
+    """msign(cM) = msign(M) for every c > 0, far below any eps (c M kept in the normal float range); so is
+    Newton--Schulz in its scale-invariant form (prescale=True)."""
     cM = c * M
     ref = msign(M)
     assert np.max(np.abs(msign(cM) - ref)) <= 1e-12 * max(1, np.linalg.cond(M))
-    ns_ref = msign(M, "newton_schulz", coefficients="polar_express")
-    ns = msign(cM, "newton_schulz", coefficients="polar_express")
+    ns_ref = msign(M, "newton_schulz", coefficients="polar_express", prescale=True)
+    ns = msign(cM, "newton_schulz", coefficients="polar_express", prescale=True)
     assert np.max(np.abs(ns - ns_ref)) <= 1e-9
 
 

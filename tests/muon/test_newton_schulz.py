@@ -57,7 +57,7 @@ def test_su_improved_helps_small_singular_values(rng):
 @settings(max_examples=30)
 @given(M=matrices(dims, dims), c=st.sampled_from([1e-3, 1e-9, 1e-30, 2.0**-900, 1e100]), k=st.integers(-900, 900))
 def test_scale_invariance_survives_eps(M, c, k):
-    """NS(cM) = NS(M) for tiny c too (Emerging-Optimizers#230), thanks to the exact power-of-two prescale.
+    """With prescale=True, NS(cM) = NS(M) for tiny c too (Emerging-Optimizers#230): an exact power of two.
 
     Small matrices (||M||_F < 1) are all brought to norm [1, 2) by a power of two: bitwise equal for
     power-of-two ratios, whatever eps. Other c with eps = 0: to rounding. Other c with eps > 0: eps
@@ -66,20 +66,21 @@ def test_scale_invariance_survives_eps(M, c, k):
     small = M / (4.0 * np.linalg.norm(M))
     for mode in ("add", "clamp", "add_squared"):
         eps = 1e-20 if mode == "add_squared" else 1e-7
-        ref = newton_schulz(small, eps=eps, eps_mode=mode)
-        assert np.array_equal(newton_schulz(2.0 ** -abs(k) * small, eps=eps, eps_mode=mode), ref)
-        assert np.max(np.abs(newton_schulz(c * M, eps=eps, eps_mode=mode) - ref)) <= 1e-5
+        ref = newton_schulz(small, eps=eps, eps_mode=mode, prescale=True)
+        assert np.array_equal(newton_schulz(2.0 ** -abs(k) * small, eps=eps, eps_mode=mode, prescale=True), ref)
+        assert np.max(np.abs(newton_schulz(c * M, eps=eps, eps_mode=mode, prescale=True) - ref)) <= 1e-5
     ref0 = newton_schulz(M, eps=0.0)
-    assert np.max(np.abs(newton_schulz(c * M, eps=0.0) - ref0)) <= 1e-12
+    assert np.max(np.abs(newton_schulz(c * M, eps=0.0, prescale=True) - ref0)) <= 1e-12
 
 
 def test_gh_emerging_optimizers_230_public_eps_breaks_scale_invariance(rng):
-    """Without the prescale, ||M||_F << eps shrinks the output as in the public code (the reported bug)."""
+    """Without the prescale (the default, the public form), ||M||_F << eps shrinks the output as in the
+    public code (the reported bug); prescale=True keeps it."""
     M = rng.standard_normal((8, 8))
     M /= np.linalg.norm(M)
     tiny = 1e-12 * M  # ||tiny||_F = 1e-12 << eps = 1e-7
-    public = newton_schulz(tiny, prescale=False)
-    ours = newton_schulz(tiny)
+    public = newton_schulz(tiny)
+    ours = newton_schulz(tiny, prescale=True)
     assert np.max(np.abs(ours - newton_schulz(M))) <= 1e-5  # the eps effect stays <= 2 eps relative in X0
     assert np.linalg.norm(public) < 0.1 * np.linalg.norm(ours)  # X0 ~ 1e-5 M: five steps (slope <= 3.4445**5) cannot recover
 
@@ -225,6 +226,15 @@ def test_bf16_emulation_against_torch_newton_schulz(rng):
     (dict(M=np.eye(2), eps_mode="max"), "eps_mode"),
     (dict(M=np.eye(2), dtype="float16"), "dtype"),
     (dict(M=np.eye(2), dtype=np.int32), "dtype"),
+    (dict(M=np.eye(2), dtype="bogus"), "dtype"),
+    (dict(M=np.eye(2), steps=2**64), "steps"),
+    (dict(M=np.eye(2), steps=True), "steps"),
+    (dict(M=np.eye(2), prescale="no"), "prescale"),
+    (dict(M=np.eye(2), transpose_tall=1), "transpose_tall"),
+    (dict(M=[[1.0, 2.0], [3.0]]), "M"),
+    (dict(M=np.zeros((0, 3))), "M"),
+    (dict(M=np.eye(2), backend="numba"), "backend"),
+    (dict(M=np.eye(2), backend="gpu"), "backend"),
 ])
 def test_bad_input(kwargs, param):
     with pytest.raises(ValueError, match=f"'{param}'"):
@@ -235,6 +245,8 @@ def test_bad_input(kwargs, param):
     (dict(x=[0.5, np.nan]), "x"),
     (dict(x=0.5, steps=0), "steps"),
     (dict(x=0.5, coefficients="nope"), "coefficients"),
+    (dict(x=0.5, steps=2**64), "steps"),
+    (dict(x="0.5"), "x"),
 ])
 def test_scalar_map_bad_input(kwargs, param):
     with pytest.raises(ValueError, match=f"'{param}'"):
@@ -250,19 +262,77 @@ def test_batched_loop_path_equals_single_calls(rng):
             assert np.array_equal(out[i], newton_schulz(M[i], "su_x3", dtype=dtype, normalization="su_improved"))
 
 
-def test_bf16_path_matches_fast_path_structure(rng):
-    """The bf16 emulation without rounding (same code path, float32) equals the float32 fast path to rounding."""
-    from refimpl.muon.newton_schulz import _ns_core, resolve_coefficients
+@pytest.mark.peer
+def test_bf16_keller_emulation_against_torch_running_kellers_loop(rng):
+    """dtype="bfloat16_keller" vs KellerJordan's zeropower_via_newtonschulz5 run by torch in bf16 on CPU.
 
-    M = rng.standard_normal((12, 20)).astype(np.float32)
-    for norm in ("frobenius", "su_improved"):
-        slow = _ns_core(M.copy(), resolve_coefficients("keller"), norm, 1e-7, "add", lambda Z: Z)
-        fast = newton_schulz(M.astype(np.float64), dtype="float32", normalization=norm, prescale=False)
-        assert np.max(np.abs(slow - fast)) <= 2e-4
+    Same bf16 input; torch rounds each tensor operation to bf16 (matmuls accumulate in float32). The
+    emulation follows that structure; a different float32 summation order flips a rounding now and
+    then, which the remaining steps carry to a few bf16 ulps at most. The addmm emulation ("bfloat16")
+    has another rounding structure and is measurably farther from Keller's loop.
+    """
+    torch = pytest.importorskip("torch")
+    from refimpl.muon.cases import _keller_ns
+
+    ratios, exact = [], 0
+    for i in range(12):
+        G = rng.standard_normal([(32, 96), (64, 32), (50, 50)][i % 3]).astype(np.float32)
+        T = _keller_ns(torch, torch.from_numpy(G)).float().numpy()
+        K = newton_schulz(G.astype(np.float64), dtype="bfloat16_keller")
+        A = newton_schulz(G.astype(np.float64), dtype="bfloat16")
+        F = newton_schulz(G.astype(np.float64))
+        assert K.dtype == np.float32 and np.array_equal(round_bf16(K), K)
+        exact += np.array_equal(T, K)
+        assert np.max(np.abs(T - K)) <= 4 * 2.0**-7
+        rms = lambda Z: np.sqrt(np.mean((T - Z) ** 2))  # noqa: E731
+        assert rms(K) <= 0.6 * rms(F)
+        ratios.append((rms(K), rms(A)))
+    assert exact >= 3
+    assert np.median([k for k, _ in ratios]) < np.median([a for _, a in ratios])
 
 
-def test_huge_inputs_do_not_overflow_float32(rng):
+def test_huge_inputs_raise_or_are_prescaled(rng):
+    """||M||_F^2 beyond the working precision's range: an error naming 'M' (the public code would return
+    0 or NaN silently); with prescale=True the power-of-two rescaling makes it exact and finite."""
     M = rng.standard_normal((30, 40))
     ref = newton_schulz(M, dtype="float32")
     for c in (1e30, 1e200):
-        assert np.max(np.abs(newton_schulz(c * M, dtype="float32") - ref)) <= 1e-4
+        assert np.max(np.abs(newton_schulz(c * M, dtype="float32", prescale=True) - ref)) <= 1e-4
+        for dtype in ("float32", "bfloat16", "bfloat16_keller"):
+            with pytest.raises(ValueError, match="'M'.*prescale=True"):
+                newton_schulz(c * M, dtype=dtype)
+    with pytest.raises(ValueError, match="'M'.*prescale=True"):
+        newton_schulz(1e200 * M)
+    assert np.max(np.abs(newton_schulz(1e150 * M, eps=0.0) - newton_schulz(M, eps=0.0))) <= 1e-12
+
+
+def test_auto_path_agrees_with_reference(rng):
+    """backend="auto" on NumPy runs the tuned arrangement (_fast.py); backend="reference" KellerJordan's loop."""
+    for shape in ((7, 5), (3, 40, 48), (2, 2, 9, 33)):
+        M = rng.standard_normal(shape)
+        for norm in ("frobenius", "su_improved"):
+            for dtype, tol in ((None, 1e-12), ("float32", 5e-5)):
+                a = newton_schulz(M, "su_x", normalization=norm, dtype=dtype)
+                r = newton_schulz(M, "su_x", normalization=norm, dtype=dtype, backend="reference")
+                assert a.dtype == r.dtype and np.max(np.abs(a.astype(np.float64) - r)) <= tol
+
+
+def test_default_is_kellerjordans_form(rng):
+    """At the defaults the result is KellerJordan's zeropower_via_newtonschulz5 (in float64): X0 = M/(||M||+1e-7)."""
+    for shape in ((1, 1), (5, 3), (3, 5)):
+        M = 1e-3 * rng.standard_normal(shape)
+        a, b, c = 3.4445, -4.7750, 2.0315
+        X = M.T if M.shape[0] > M.shape[1] else M
+        X = X / (np.linalg.norm(X) + 1e-7)
+        for _ in range(5):
+            A = X @ X.T
+            X = a * X + (b * A + c * A @ A) @ X
+        X = X.T if M.shape[0] > M.shape[1] else X
+        assert np.max(np.abs(newton_schulz(M) - X)) <= 1e-13
+
+
+@pytest.mark.parametrize("x", [3.0, -2.5, [0.5, 40.0]])
+def test_scalar_map_outside_its_domain_raises(x):
+    with pytest.raises(ValueError, match="'x'.*overflows"):
+        scalar_map(x, "keller", steps=8)
+    assert np.isfinite(scalar_map(1.2, "keller"))

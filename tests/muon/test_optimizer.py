@@ -33,7 +33,7 @@ def test_momentum_and_nesterov_formulas(rng):
         out = muon_update(G2, st_, momentum=beta, nesterov=nesterov, momentum_form=form, scale="none")
         w = (1 - beta) if form == "ema" else 1.0
         buf = beta * (w * G1) + w * G2
-        assert np.allclose(st_["momentum_buffer"], buf, rtol=1e-14)
+        assert np.allclose(st_["momentum_buffer"], buf, rtol=0, atol=1e-15)  # entries O(1): a few ulp
         direction = beta * buf + w * G2 if nesterov else buf
         assert np.allclose(out, newton_schulz(direction), rtol=0, atol=1e-12)
 
@@ -120,7 +120,7 @@ def test_state_round_trip_and_errors(rng):
     with pytest.raises(ValueError, match="'state'"):
         muon_update(rng.standard_normal((4, 3)), st_)
     with pytest.raises(TypeError, match="'state'"):
-        muon_update(G, None)
+        muon_update(G, "momentum_buffer")
 
 
 @pytest.mark.parametrize("kwargs, param", [
@@ -137,6 +137,15 @@ def test_state_round_trip_and_errors(rng):
     (dict(G=np.eye(2), ns_dtype="float16"), "ns_dtype"),
     (dict(G=np.eye(2), ns_eps=-1.0), "ns_eps"),
     (dict(G=np.eye(2), ns_eps_mode="max"), "ns_eps_mode"),
+    (dict(G=np.zeros((0, 4))), "G"),
+    (dict(G=np.zeros((3, 0))), "G"),
+    (dict(G=np.eye(2), ns_steps=2**64), "ns_steps"),
+    (dict(G=np.eye(2), ns_steps=True), "ns_steps"),
+    (dict(G=np.eye(2), nesterov="no"), "nesterov"),
+    (dict(G=np.eye(2), prescale="no"), "prescale"),
+    (dict(G=np.eye(2), momentum=True), "momentum"),
+    (dict(G=[[1.0, 2.0], [3.0]]), "G"),
+    (dict(G=np.eye(2), ns_dtype="bogus"), "ns_dtype"),
 ])
 def test_update_bad_input(kwargs, param):
     with pytest.raises(ValueError, match=f"'{param}'"):
@@ -155,6 +164,39 @@ def test_step_bad_input(kwargs, param):
     args.update(kwargs)
     with pytest.raises(ValueError, match=f"'{param}'"):
         muon_step(**args)
+
+
+@pytest.mark.parametrize("shape", [(True, 3), (2.5, 3), "ab", (4,)])
+def test_muon_scale_bad_shape(shape):
+    with pytest.raises(ValueError, match="'shape'"):
+        muon_scale(shape)
+
+
+@pytest.mark.peer
+@pytest.mark.parametrize("variant", ["keller", "torch", "moonlight"])
+def test_several_steps_with_a_momentum_reset_against_public_steps(variant, rng):
+    """Eight steps in float64 against the public step of each variant, the state threaded through and reset
+    to {} after step 4: before every step the public code gets refimpl's momentum state and W."""
+    pytest.importorskip("torch")
+    from refimpl.muon import cases
+
+    lr, wd = 0.02, 0.1
+    W, state = rng.standard_normal((24, 16)), {}
+    options = {"keller": {}, "torch": {"ns_eps_mode": "clamp"},
+               "moonlight": {"momentum_form": "sum", "scale": "moonlight"}}[variant]
+    for step in range(8):
+        if step == 4:
+            state = {}  # momentum reset
+        G = rng.standard_normal(W.shape)
+        before = {k: v.copy() for k, v in state.items()}
+        if variant == "keller":
+            want = (1 - lr * wd) * W - lr * cases._peer_keller_update(G, before).numpy()
+        elif variant == "torch":
+            want = cases._peer_torch_step(W, G, before, lr=lr, weight_decay=wd).numpy()
+        else:
+            want = cases._peer_moonlight_step(W, G, before, lr=lr, weight_decay=wd).numpy()
+        W = muon_step(W, G, state, lr=lr, weight_decay=wd, **options)
+        assert np.max(np.abs(W - want)) <= 1e-13 * max(1.0, np.max(np.abs(want)))
 
 
 @pytest.mark.peer
@@ -198,3 +240,14 @@ def test_against_torch_optim_muon(adjust_lr_fn, scale, nesterov):
         ratios.append(rms_b / rms_f)
         assert np.allclose(sb["momentum_buffer"], opt.state[p]["momentum_buffer"].numpy(), rtol=1e-5, atol=1e-6)
     assert np.median(ratios) <= 0.35
+
+
+def test_state_none_is_one_step_from_a_zero_buffer(rng):
+    G = rng.standard_normal((6, 4))
+    for form in ("ema", "sum"):
+        assert np.array_equal(muon_update(G, None, momentum_form=form), muon_update(G, {}, momentum_form=form))
+    W = rng.standard_normal((6, 4))
+    assert np.array_equal(muon_step(W, G, None, lr=0.1, weight_decay=0.1), muon_step(W, G, {}, lr=0.1,
+                                                                                     weight_decay=0.1))
+    with pytest.raises(TypeError, match="'state'"):
+        muon_update(G, [])

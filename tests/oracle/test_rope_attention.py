@@ -199,7 +199,7 @@ def test_torch_sdpa_with_scale_passes(dtype):
     res = check_against("attention.attention", sdpa, dtype=dtype, convert="torch", fixed={"scale_kind": "scalar"},
                         max_examples=80)
     assert res, res.message
-    assert res.held_at_default == {"return_weights": False}
+    assert res.held_at_default == {"return_weights": False, "enable_gqa": False}
 
 
 @pytest.mark.peer

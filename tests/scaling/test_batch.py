@@ -330,3 +330,82 @@ def test_sign_mean_properties(seed, n, B1, f):
         assert np.all(np.abs(m1) <= 1) and np.all(np.sign(m1) == np.sign(g))
         assert np.all(np.abs(m2) >= np.abs(m1) - 4 * EPS)
     assert np.all(np.abs(sign_moments(g, s, B1).mean - sign_moments(g, s, B1, exact=False).mean) <= 0.108)
+
+
+# ------------------------------------------------------------------------- extreme magnitudes
+
+I2 = np.eye(2)
+HC = np.eye(2) + 0.5                      # a coupled Hessian: O > 0
+
+
+@pytest.mark.parametrize("call,param", [
+    (lambda: b_noise([1e-170] * 2, I2, [1, 1]), "'g'"),                   # B_noise ~ 1e340
+    (lambda: b_simple([1e-170] * 2, [1, 1]), "'g'"),
+    (lambda: loss_decrease_sgd([1e300] * 2, I2, [1, 1], 2), "'g'"),       # ~ |g|^2 = 1e600
+    (lambda: loss_decrease_sign([1e300] * 2, [1, 1], I2, 2), "'g'"),
+    (lambda: steps_examples_tradeoff(1e300, 1e300, 1e300), "'B'"),        # E = B S ~ 1e600
+    (lambda: surge([1, 1], HC, 1e300), "'kappa'"),                       # pi kappa^2 / 2 ~ 1e600
+    (lambda: surge([1e300, 1e300], HC, 1.0), "'g'"),
+    (lambda: surge([1, 1], HC, 1e-308).eta_small_batch(1e10), "'B'"),
+])
+def test_results_beyond_float64_raise_naming_the_parameter(call, param):
+    with pytest.raises(ValueError, match=param):
+        call()
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-150, 1e150, 1e300])
+def test_closed_forms_are_exactly_homogeneous_at_extreme_scales(scale):
+    """Scaling H by c divides every learning rate by c; scaling g and Sigma (SGD: Sigma by c^2) leaves
+    B_noise and eta unchanged. Checked at c = 1e+-300, where a direct evaluation divides by an underflowed
+    0 or overflows (the inputs are scaled by exact powers of two inside)."""
+    g, H, S = random_problem(40, 4)
+    B = np.array([1.0, 16.0])
+    want = optimal_lr_sgd(g, H, S, B)
+    np.testing.assert_allclose(optimal_lr_sgd(g, H * scale, S, B) * scale, want, rtol=1e-14, atol=0)
+    np.testing.assert_allclose(b_noise(g * math.sqrt(scale), H, S * scale), b_noise(g, H, S), rtol=1e-14, atol=0)
+    sig = np.sqrt(np.diag(S))
+    want_sign = optimal_lr_sign(g, sig, H, B)
+    np.testing.assert_allclose(optimal_lr_sign(g, sig, H * scale, B) * scale, want_sign, rtol=1e-14, atol=0)
+    # g and sigma together by c: mu is unchanged, eta scales by c
+    np.testing.assert_allclose(optimal_lr_sign(g * scale, sig * scale, H, B) / scale, want_sign, rtol=1e-14, atol=0)
+    s0, s1 = surge(g, H, 2.0), surge(g, H * scale, 2.0)
+    assert s1.beta_noise == pytest.approx(s0.beta_noise, rel=1e-14)
+    assert s1.eta_inf * scale == pytest.approx(s0.eta_inf, rel=1e-14)
+    assert float(s1.eta(8.0)) * scale == pytest.approx(float(s0.eta(8.0)), rel=1e-14)
+
+
+def test_results_below_the_float64_range_round_to_zero():
+    """eta* = g'g / (g'Hg + Tr(Sigma H)/B) ~ 2e-340 for g = 1e-170: the correctly rounded value is 0."""
+    assert optimal_lr_sgd([1e-170] * 2, I2, [1, 1], 2) == 0.0
+    assert loss_decrease_sgd([1e-170] * 2, I2, [1, 1], 2) == 0.0
+
+
+def test_approximate_sign_moments_at_extreme_ratios():
+    """x / sqrt(x^2 + pi/4) without forming x^2: g/sigma = 1e300 gives 1, 1e-300 gives 1e-300 / sqrt(pi/4)."""
+    m = sign_moments([1e300, 1e-300, -1.0], [1.0, 1.0, 1e-300], 2.0, exact=False).mean
+    assert m[0] == 1.0 and m[2] == -1.0
+    assert m[1] == pytest.approx(1e-300 / math.sqrt(math.pi / 4), rel=1e-15)
+
+
+@pytest.mark.parametrize("exact", ["yes", 1, 0, None])
+def test_exact_flag_is_a_bool_everywhere(exact):
+    for call in (lambda: sign_moments([1.0], [1.0], 4, exact=exact),
+                 lambda: optimal_lr_sign([1.0], [1.0], [1.0], 4, exact=exact),
+                 lambda: loss_decrease_sign([1.0], [1.0], [1.0], 4, exact=exact)):
+        with pytest.raises(TypeError, match="'exact'"):
+            call()
+
+
+@pytest.mark.parametrize("call,param", [
+    (lambda: optimal_lr_sgd([1.0, 2.0], np.eye(2), [1.0, 1.0], True), "'B'"),
+    (lambda: b_noise([True, 2.0], np.eye(2), [1.0, 1.0]), "'g'"),
+    (lambda: b_simple([1.0, 2.0], np.array([True, True])), "'Sigma'"),
+    (lambda: sign_moments([1.0], [1.0], False), "'B'"),
+    (lambda: surge([1.0, 1.0], [1.0, 1.0], True), "'kappa'"),
+    (lambda: surge([1.0, 1.0], [1.0, 1.0], 1.0).eta(True), "'B'"),
+    (lambda: steps_examples_tradeoff(True, 10.0, 4), "'S_min'"),
+    (lambda: fit_steps_examples([True, 2.0], [1.0, 4.0]), "'steps'"),
+])
+def test_booleans_are_not_numbers(call, param):
+    with pytest.raises(TypeError, match=param):
+        call()

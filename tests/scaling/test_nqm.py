@@ -8,6 +8,8 @@ seeded, hence deterministic.
 import math
 
 import numba
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import numpy as np
 import pytest
 
@@ -36,7 +38,7 @@ def within_ci(res, want):
     return np.abs(res.eta - want) <= tol
 
 
-@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("backend", ["numba", "reference"])
 @pytest.mark.parametrize("dense_h,dense_sigma", [(True, True), (False, False), (True, False), (False, True)])
 def test_sgd_monte_carlo_matches_the_closed_form(backend, dense_h, dense_sigma):
     g, H, S = problem(11, 6, dense_h=dense_h, dense_sigma=dense_sigma)
@@ -47,7 +49,7 @@ def test_sgd_monte_carlo_matches_the_closed_form(backend, dense_h, dense_sigma):
     assert np.all(res.stderr > 0) and np.all(res.ci_low < res.eta)
 
 
-@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("backend", ["numba", "reference"])
 def test_sign_monte_carlo_matches_the_exact_erf_formula(backend):
     g, H, var = problem(12, 7, dense_sigma=False)
     B = np.array([1, 4, 16, 256.0])
@@ -89,7 +91,7 @@ def test_b_noise_fitted_from_simulation_equals_b_simple_when_H_is_isotropic():
     assert lo <= b_simple(g, S) <= hi
 
 
-@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("backend", ["numba", "reference"])
 def test_surge_rises_then_falls_where_predicted(backend):
     n, kappa = 16, 4.0
     g = np.full(n, 0.5)
@@ -126,12 +128,12 @@ def test_no_surge_in_simulation_when_beta_noise_at_least_one():
     assert np.all(np.diff(exact) >= -4 * EPS * exact[1:]) and exact[-1] > exact[0]  # flat where erf rounds to 1
 
 
-def test_numba_and_numpy_backends_agree_statistically():
+def test_numba_and_reference_agree_statistically():
     g, H, S = problem(14, 5, dense_h=False, dense_sigma=False)
     B = np.array([1.0, 8.0, 64.0])
     for update in ("sgd", "sign"):
         a = nqm_optimal_lr(g, H, S, B, update=update, n_samples=30_000, rng=9, backend="numba")
-        b = nqm_optimal_lr(g, H, S, B, update=update, n_samples=30_000, rng=9, backend="numpy")
+        b = nqm_optimal_lr(g, H, S, B, update=update, n_samples=30_000, rng=9, backend="reference")
         assert np.all(np.abs(a.eta - b.eta) <= Z * np.hypot(a.stderr, b.stderr))
 
 
@@ -160,7 +162,7 @@ def test_estimate_is_the_argmin_of_the_sampled_loss(update):
     g, H, S = problem(16, 4, dense_sigma=False)
     theta = np.linalg.solve(H, g)
     B, N = 5.0, 2000
-    res = nqm_optimal_lr(g, H, S, [B], update=update, n_samples=N, rng=12, backend="numpy")
+    res = nqm_optimal_lr(g, H, S, [B], update=update, n_samples=N, rng=12, backend="reference")
     Zs = np.random.default_rng(12).standard_normal((N, 4))
     X = g + Zs * np.sqrt(S / B)
     U = X if update == "sgd" else np.sign(X)
@@ -267,3 +269,74 @@ def test_torch_adam_first_step_is_the_sign_update():
             p.grad = torch.from_numpy(grad)
             opt.step()
             np.testing.assert_allclose((before - p.detach()).numpy(), 0.05 * np.sign(grad), rtol=1e-14, atol=0)
+
+
+@pytest.mark.parametrize("call,param", [
+    (lambda: nqm_optimal_lr([1e300, 1.0], H2, S2, [1.0]), "'g'"),
+    (lambda: nqm_optimal_lr(G, H2, [1e300, 1.0], [1.0]), "'Sigma'"),
+    (lambda: nqm_optimal_lr(G, [1e300, 1.0], S2, [1.0]), "'H'"),
+    (lambda: nqm_optimal_lr([1e-170, 1e-170], H2, S2, [1.0]), "underflow"),
+    (lambda: nqm_optimal_lr(G, H2, S2, [1.0], n_samples=2**64), "'n_samples'"),
+    (lambda: nqm_train_to_target([1e300, 1.0], H2, S2, [1.0], 0.1), "'theta0'"),
+    (lambda: nqm_train_to_target([1.0, 1.0], H2, S2, [1.0], 0.1, n_runs=2**62), "'n_runs'"),
+])
+def test_extreme_magnitudes_and_sizes_raise_naming_the_parameter(call, param):
+    """Finite inputs whose statistics overflow or underflow float64 are refused, never a silent NaN or inf."""
+    with pytest.raises(ValueError, match=param):
+        call()
+
+
+@pytest.mark.parametrize("kwargs,param", [
+    (dict(n_samples=True), "'n_samples'"), (dict(n_samples=100.0), "'n_samples'"),
+    (dict(rng=True), "'rng'"), (dict(rng=1.5), "'rng'"), (dict(rng="0"), "'rng'"),
+])
+def test_nqm_type_errors(kwargs, param):
+    with pytest.raises(TypeError, match=param):
+        nqm_optimal_lr(G, H2, S2, [1.0], **{"n_samples": 100, **kwargs})
+
+
+@pytest.mark.parametrize("eta", [float("nan"), None, "0.3", [0.1, float("inf")]])
+def test_loss_change_validates_eta(eta):
+    res = nqm_optimal_lr(G, H2, S2, [1.0, 4.0], n_samples=100, rng=0)
+    with pytest.raises((TypeError, ValueError), match="'eta'"):
+        res.loss_change(eta)
+
+
+def test_loss_change_broadcasts_and_is_the_sampled_quadratic():
+    res = nqm_optimal_lr(G, H2, S2, [1.0, 4.0], n_samples=1000, rng=0)
+    etas = np.array([[0.0], [0.5], [1.0]])
+    want = -etas * res.mean_a + 0.5 * etas ** 2 * res.mean_b
+    np.testing.assert_array_equal(res.loss_change(etas), want)
+    assert np.all(res.loss_change(res.eta) <= res.loss_change(res.eta * 1.01))
+
+
+def test_steps_stderr_is_the_sample_standard_error_over_runs():
+    """steps_stderr = std(steps_per_run, ddof=1) / sqrt(n_runs), exactly (ddof=1: the unbiased variance)."""
+    tr = nqm_train_to_target([1.0, -2.0, 0.5], [1.0, 0.5, 0.2], [1.0, 1.0, 1.0], [1, 4, 16], 1e-2,
+                             n_runs=5, rng=4)
+    assert tr.steps_per_run.shape == (3, 5)
+    assert np.any(tr.steps_per_run.std(axis=1) > 0)        # the runs differ, so ddof matters
+    want = tr.steps_per_run.std(axis=1, ddof=1) / math.sqrt(5)
+    np.testing.assert_array_equal(tr.steps_stderr, want)
+    np.testing.assert_array_equal(tr.steps, tr.steps_per_run.mean(axis=1))
+    np.testing.assert_array_equal(tr.examples, tr.batch_sizes * tr.steps)
+
+
+def test_boolean_batch_sizes_and_lr_are_refused():
+    with pytest.raises(TypeError, match="'batch_sizes'"):
+        nqm_optimal_lr(G, H2, S2, [True, 4.0], n_samples=10)
+    with pytest.raises(TypeError, match="'lr'"):
+        nqm_train_to_target([1.0, 1.0], H2, S2, [1.0], 0.1, lr=True)
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(1, 6), seed=st.integers(0, 2**32 - 1), update=st.sampled_from(["sgd", "sign"]),
+       backend=st.sampled_from(["reference", "numba"]))
+def test_noiseless_model_gives_the_exact_line_search(n, seed, update, backend):
+    """Sigma = 0: every sample is the noiseless update u0, so eta = u0.g / u0^T H u0 to rounding, stderr 0."""
+    g, H, _ = problem(seed, n)
+    res = nqm_optimal_lr(g, H, np.zeros(n), [1.0, 7.0], update=update, n_samples=50, rng=seed, backend=backend)
+    u0 = g if update == "sgd" else np.sign(g)
+    want = (u0 @ g) / (u0 @ H @ u0)
+    np.testing.assert_allclose(res.eta, want, rtol=8 * n * EPS, atol=0)
+    np.testing.assert_array_equal(res.stderr, 0.0)

@@ -228,7 +228,7 @@ def test_float32_and_complex64():
         (lambda: hippo("chebyshev", 4), ValueError, "'measure'"),
         (lambda: hippo("fout", 4), ValueError, "'N'"),
         (lambda: hippo("fous", 0), ValueError, "'N'"),
-        (lambda: transition("legsd", 4), ValueError, "'measure'"),
+        (lambda: transition("random", 4), ValueError, "'measure'"),
         (lambda: transition("fourier", 5), ValueError, "'N'"),
         (lambda: transition("legt", 0), ValueError, "'N'"),
         (lambda: transition("legt", 4, beta=1.0), ValueError, "beta"),

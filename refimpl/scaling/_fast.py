@@ -1,24 +1,26 @@
-"""numba kernels of refimpl.scaling (noisy quadratic model) and their NumPy twins.
+"""Fast path of refimpl.scaling: the numba Monte-Carlo kernels of the noisy quadratic model.
 
-Random numbers. The numba kernels draw their own normals so that nothing
-of size (samples, n) is ever stored: a counter-based SplitMix64 stream per
-chunk of samples (so results do not depend on the number of threads) feeds
-Marsaglia and Tsang's 128-layer ziggurat (G. Marsaglia, W. W. Tsang, "The
-Ziggurat Method for Generating Random Variables", J. Stat. Softw. 5(8), 2000,
+The definition is :func:`refimpl.scaling.reference.nqm_sums` (a plain loop
+over samples drawing from NumPy's Generator); these kernels compute the same
+sums faster and are checked against it: on the same normals to rounding
+(``nqm_sums_from_normals_nb``), and with their own generator statistically.
+
+Random numbers. The kernels draw their own normals so that nothing of size
+(samples, n) is ever stored: a counter-based SplitMix64 stream per chunk of
+samples (so results do not depend on the number of threads) feeds Marsaglia
+and Tsang's 128-layer ziggurat (G. Marsaglia, W. W. Tsang, "The Ziggurat
+Method for Generating Random Variables", J. Stat. Softw. 5(8), 2000,
 https://doi.org/10.18637/jss.v005.i08). The layer index and the value are
 taken from disjoint bits of one 64-bit word (Doornik 2005 pointed out the
-correlation when they share bits). ``normals_py`` is the plain-Python twin
-of the generator (bitwise equal, tested); ``normals_nb`` exposes the stream
-that chunk ``c`` of ``nqm_sums_nb`` consumes.
+correlation when they share bits). ``normals_nb`` exposes the stream that
+chunk ``c`` of ``nqm_sums_nb`` consumes.
 
 Reductions. For each sample ``x = g + L z`` (noisy batch gradient), the
 update ``u = x`` (SGD) or ``sign(x)`` and the two quadratic-model statistics
 ``a = u.g`` and ``b = u.H u`` are formed; a chunk returns the count and the
 shifted sums of a, b, a^2, b^2, a b (shift = the noiseless values, which
 keeps the variances free of cancellation). ``nqm_sums_from_normals_nb``
-does the same from given normals, and ``nqm_sums_np`` is its vectorised
-NumPy twin (same operations; sums in a different order, so agreement is to
-rounding, not bitwise).
+does the same from given normals.
 """
 from __future__ import annotations
 
@@ -27,10 +29,11 @@ import math
 import numpy as np
 
 from .._numba import njit, prange
+from ._common import is_diagonal
+from .reference import noise_factor
 
 # ----------------------------------------------------------------------------- SplitMix64
 
-_M64 = 0xFFFFFFFFFFFFFFFF
 _GAMMA = 0x9E3779B97F4A7C15
 _C1 = 0xBF58476D1CE4E5B9
 _C2 = 0x94D049BB133111EB
@@ -156,67 +159,12 @@ def normals_nb(seed, stream, out):
         out[k] = v
 
 
-# ----------------------------------------------------------------------------- Python twin
-
-def _mix_py(z):
-    z = ((z ^ (z >> 30)) * _C1) & _M64
-    z = ((z ^ (z >> 27)) * _C2) & _M64
-    return z ^ (z >> 31)
-
-
-def normals_py(seed, stream, count):
-    """Plain-Python twin of :func:`normals_nb` (same integer and float operations)."""
-    kn, wn, fn = KN.tolist(), WN.tolist(), FN.tolist()
-    state = _mix_py(int(seed) ^ _mix_py(((int(stream) + 1) * _STREAM_KEY) & _M64))
-    out = np.empty(count)
-
-    def nxt(st):
-        st = (st + _GAMMA) & _M64
-        return st, _mix_py(st)
-
-    def uni(st):
-        st, w = nxt(st)
-        return st, ((w >> 11) + 0.5) * _TWO_M53
-
-    def hz_iz(w):
-        hi = w >> 32
-        return (hi - 4294967296 if hi >= 2147483648 else hi), w & 127
-
-    for k in range(count):
-        state, w = nxt(state)
-        hz, iz = hz_iz(w)
-        if abs(hz) < kn[iz]:
-            out[k] = hz * wn[iz]
-            continue
-        while True:
-            x = hz * wn[iz]
-            if iz == 0:
-                while True:
-                    state, u1 = uni(state)
-                    state, u2 = uni(state)
-                    x = -math.log(u1) * _INV_R
-                    y = -math.log(u2)
-                    if y + y >= x * x:
-                        break
-                out[k] = (_R + x) if hz > 0 else -(_R + x)
-                break
-            state, u = uni(state)
-            if fn[iz] + u * (fn[iz - 1] - fn[iz]) < math.exp(-0.5 * x * x):
-                out[k] = x
-                break
-            state, w = nxt(state)
-            hz, iz = hz_iz(w)
-            if abs(hz) < kn[iz]:
-                out[k] = hz * wn[iz]
-                break
-    return out
-
-
 # ----------------------------------------------------------------------------- NQM statistics
 
 SGD = 0
 SIGN = 1
 N_STATS = 6  # count, sum da, sum db, sum da^2, sum db^2, sum da db
+CHUNK = 4096  # samples per chunk of nqm_sums_nb (one random stream each)
 
 
 @njit(cache=True, nogil=True, fastmath=False)
@@ -335,48 +283,21 @@ def nqm_sums_from_normals_nb(Z, g, sdiag, Lfull, l_dense, hdiag, Hfull, h_dense,
         out[k] = acc[k]
 
 
-def nqm_ab_np(Z, g, sdiag, Lfull, l_dense, hdiag, Hfull, h_dense, kind, overwrite=False):
-    """Per-sample (a, b) for the rows of ``Z``, vectorised (NumPy twin of the per-sample step).
+def nqm_sums(g, H, Sigma, B, update, a0, b0, n_samples, rng):
+    """The N_STATS shifted sums of ``n_samples`` noisy updates at batch size ``B`` (numba).
 
-    With ``overwrite=True`` the diagonal-noise path works in place in ``Z``
-    (the public NumPy backend passes a scratch buffer). It is
-    :func:`nqm_ab_xp` with ``xp = numpy``; the CuPy backend runs the same
-    function with ``xp = cupy``.
+    ``H`` and ``Sigma`` are dense validated (n, n) matrices; a diagonal one
+    takes the O(n) per-sample path. The kernel's seed is drawn from ``rng``.
     """
-    return nqm_ab_xp(np, Z, g, sdiag, Lfull, l_dense, hdiag, Hfull, h_dense, kind, overwrite)
-
-
-def nqm_ab_xp(xp, Z, g, sdiag, Lfull, l_dense, hdiag, Hfull, h_dense, kind, overwrite=False):
-    """:func:`nqm_ab_np` for the array namespace ``xp`` (NumPy or CuPy arrays throughout)."""
-    if l_dense:
-        X = Z @ Lfull.T
-        X += g
-    else:
-        X = Z if overwrite else Z.copy()
-        X *= sdiag
-        X += g
-    if kind == SIGN:
-        xp.sign(X, out=X)
-    a = X @ g
-    if h_dense:
-        b = xp.einsum("ij,ij->i", X @ Hfull, X)
-    else:
-        X *= X
-        b = X @ hdiag
-    return a, b
-
-
-def nqm_sums_np(Z, g, sdiag, Lfull, l_dense, hdiag, Hfull, h_dense, kind, a0, b0, overwrite=False):
-    """NumPy twin of :func:`nqm_sums_from_normals_nb`: returns the N_STATS sums."""
-    a, b = nqm_ab_np(Z, g, sdiag, Lfull, l_dense, hdiag, Hfull, h_dense, kind, overwrite)
-    da = a - a0
-    db = b - b0
-    return np.array([float(Z.shape[0]), da.sum(), db.sum(), da @ da, db @ db, da @ db])
-
-
-def nqm_sums_xp(xp, Z, g, sdiag, Lfull, l_dense, hdiag, Hfull, h_dense, kind, a0, b0, overwrite=False):
-    """:func:`nqm_sums_np` for ``xp`` arrays; the N_STATS sums stay an ``xp`` array (no device sync)."""
-    a, b = nqm_ab_xp(xp, Z, g, sdiag, Lfull, l_dense, hdiag, Hfull, h_dense, kind, overwrite)
-    da = a - a0
-    db = b - b0
-    return xp.stack([xp.asarray(float(Z.shape[0])), da.sum(), db.sum(), da @ da, db @ db, da @ db])
+    kind = SGD if update == "sgd" else SIGN
+    h_dense = not is_diagonal(H)
+    l_dense = not is_diagonal(Sigma)
+    empty = np.zeros((1, 1))
+    sd = np.sqrt(np.diag(Sigma) / B)
+    Lf = np.ascontiguousarray(noise_factor(Sigma) / math.sqrt(B)) if l_dense else empty
+    Hf = np.ascontiguousarray(H) if h_dense else empty
+    hdiag = np.ascontiguousarray(np.diag(H))
+    out = np.zeros((-(-n_samples // CHUNK), N_STATS))
+    seed = int(rng.integers(0, 2 ** 63))
+    nqm_sums_nb(g, sd, Lf, l_dense, hdiag, Hf, h_dense, kind, a0, b0, n_samples, CHUNK, seed, out)
+    return out.sum(axis=0)

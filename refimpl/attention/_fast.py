@@ -1,24 +1,24 @@
-r"""numba kernels of refimpl.attention and their NumPy twins (no validation here).
+r"""The numba path of :func:`refimpl.attention.attention`: a streaming ("flash") kernel.
 
-``attention_nb`` is a streaming ("flash") attention: queries are processed in
-tiles of ``BQ`` rows, keys/values in tiles of ``BK`` rows, and each query row
-keeps a running maximum ``m``, a running normaliser ``l`` and an unnormalised
-accumulator ``acc`` (the online softmax of Milakov & Gimelshein,
-https://arxiv.org/abs/1805.02867). When a tile raises the maximum from ``m``
-to ``m'``, the previous ``l`` and ``acc`` are multiplied by
-``exp(m - m')``, so that at the end ``acc / l`` is exactly
+The definition is :func:`refimpl.attention.reference.attention` (the scores
+materialised, one softmax per row); this file computes the same thing in
+O((n_q + n_k) d) memory and is tested against it (the case table).
+
+``attention_nb`` processes queries in tiles of ``BQ`` rows and keys/values in
+tiles of ``BK`` rows; each query row keeps a running maximum ``m``, a running
+normaliser ``l`` and an unnormalised accumulator ``acc`` (the online softmax
+of Milakov & Gimelshein, https://arxiv.org/abs/1805.02867). When a tile
+raises the maximum from ``m`` to ``m'``, the previous ``l`` and ``acc`` are
+multiplied by ``exp(m - m')``, so that at the end ``acc / l`` is
 ``softmax(s) @ v`` up to rounding. Memory is O((n_q + n_k) d) plus O(BQ BK)
 per thread: the n_q x n_k score matrix is never formed.
 
-``attention_np`` is the NumPy twin: it materialises the scores (O(n_q n_k)
-memory) and applies the ordinary max-subtracted softmax.
-
-The exponential inside the numba kernel is :func:`exp_shifted_nb`, a
-vectorisable exp for arguments <= 0 (Cody-Waite reduction plus a degree-13
-Taylor polynomial); it is within 2 ulp of ``numpy.exp`` (tested), which lets
-LLVM vectorise the softmax tile. Arguments below -708 return 0.0 instead of a
-subnormal: relative to the tile's largest term, exactly 1.0, such a term is
-below 1e-307 and cannot change a float64 row sum.
+The exponential inside the kernel is :func:`exp_shifted_nb`, a vectorisable
+exp for arguments <= 0 (Cody-Waite reduction plus a degree-13 Taylor
+polynomial); it is within 1 ulp of ``numpy.exp`` (``refimpl verify``), which
+lets LLVM vectorise the softmax tile. Arguments below -708 return 0.0
+instead of a subnormal: relative to the tile's largest term, exactly 1.0,
+such a term is below 1e-307 and cannot change a float64 row sum.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ import numpy as np
 from contextlib import nullcontext
 
 from .._numba import njit, prange
+from ._xp import masked_scores, v_headroom
 
 try:  # BLAS threads inside numba threads oversubscribe the cores: pin BLAS to 1 thread
     from threadpoolctl import threadpool_limits as _threadpool_limits
@@ -245,33 +246,17 @@ def attention_nb(q, k, v, scale, mask, causal, off, *, parallel=None):
     return out, lse
 
 
-def scores_np(q, k, scale, mask, causal, off):
-    """Scaled scores with invisible entries set to -inf, materialised: (B, nq, nk)."""
-    s = np.matmul(q, np.swapaxes(k, -1, -2))
-    s *= scale[..., None]
-    if causal:
-        nq, nk = s.shape[-2:]
-        invisible = np.arange(nk)[None, :] > (np.arange(nq)[:, None] + off)
-        s[:, invisible] = -np.inf
-    if mask is not None:
-        np.putmask(s, ~mask, -np.inf)
-    return s
+def attention(q, k, v, scale, mask, causal, return_weights=False):
+    """The numba path with the signature of :func:`refimpl.attention.reference.attention`.
 
-
-def attention_np(q, k, v, scale, mask, causal, off, return_weights=False):
-    """NumPy twin of :func:`attention_nb`: materialise, max-subtract, exponentiate.
-
-    Returns ``(out, lse, weights)``; ``weights`` is None unless requested.
+    Returns ``(out, weights)``; ``weights`` (B, n_q, n_k) is formed only when
+    asked for, from the scores and each row's log-sum-exp (O(n_q n_k) memory).
     """
-    s = scores_np(q, k, scale, mask, causal, off)
-    m = np.max(s, axis=-1, keepdims=True)
-    s -= m
-    np.exp(s, out=s)
-    l = np.sum(s, axis=-1, keepdims=True)
-    out = np.matmul(s, v) / l
-    lse = (m + np.log(l))[..., 0]
-    w = None
-    if return_weights:
-        s /= l
-        w = s
-    return out, lse, w
+    off = k.shape[1] - q.shape[1]
+    v, back = v_headroom(np, v)
+    out, lse = attention_nb(q, k, v, scale, mask, causal, off)
+    if back != 1.0:
+        out *= back
+    if not return_weights:
+        return out, None
+    return out, np.exp(masked_scores(np, q, k, scale, mask, causal) - lse[..., None])

@@ -1,13 +1,19 @@
-"""numba kernel of refimpl.muon (the kappa-fit SGD loop of 10592) and its NumPy twin.
+"""The acceleration layer of refimpl.muon: numba kernels and the tuned NumPy Newton--Schulz.
 
-The twin runs the same update with vectorised NumPy (pairwise summation in
-the mean), so the two agree to rounding (tested to rtol 1e-10), not bitwise.
+- :func:`kappa_sgd_nb`: the kappa-fit SGD loop of https://kexue.fm/archives/10592
+  as one numba kernel (``fit_coefficients("kappa", backend="numba")``); its
+  definition is :func:`refimpl.muon.reference.kappa_sgd` (same loss, gradient
+  taken in (a, b, c) and mapped by the chain rule there, directly in
+  (kappa, x1, x2) here), tested against it.
+- :func:`newton_schulz_numpy`: what ``newton_schulz(backend="auto")`` runs on
+  NumPy input: the batched code of ``_xp.py`` on 2-D BLAS calls (SYRK).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .._numba import njit
+from ._xp import newton_schulz_xp
 
 
 @njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
@@ -59,31 +65,13 @@ def kappa_sgd_nb(p0, data, T, lr, beta, iterations):
     return p
 
 
-def kappa_loss_grad_np(p, data, T):
-    """NumPy twin of :func:`kappa_loss_grad_nb`: returns ``(loss, grad)``."""
-    kappa, x1, x2 = p
-    y = data
-    dy = np.zeros((3, data.size))
-    for _ in range(T):
-        y2 = y * y
-        q1, q2 = y2 - x1 * x1, y2 - x2 * x2
-        h = y * q1 * q2
-        slope = 1.0 + kappa * (q1 * q2 + 2.0 * y2 * (q1 + q2))
-        dy = dy * slope
-        dy[0] += h
-        dy[1] += kappa * y * q2 * (-2.0 * x1)
-        dy[2] += kappa * y * q1 * (-2.0 * x2)
-        y = y + kappa * h
-    r = y - 1.0
-    return float(np.mean(r * r)), 2.0 * (dy @ r) / data.size
-
-
-def kappa_sgd_np(p0, data, T, lr, beta, iterations):
-    """NumPy twin of :func:`kappa_sgd_nb`."""
-    p = np.array(p0, dtype=np.float64)
-    u = np.zeros(3)
-    for _ in range(iterations):
-        _, g = kappa_loss_grad_np(p, data, T)
-        u = beta * u + g
-        p = p - lr * u
-    return p
+def newton_schulz_numpy(M, sched, eps, normalization, eps_mode, transpose_tall, use_prescale, dtype):
+    """Tuned NumPy Newton--Schulz (float64/float32): stacks of matrices go one by one through 2-D BLAS
+    calls, where ``X X^T`` and ``A A^T`` hit SYRK, unless they are tiny (then one batched call)."""
+    n, m = M.shape[-2:]
+    if M.ndim == 2 or n * n * m < 32**3:
+        return newton_schulz_xp(np, M, sched, eps, normalization, eps_mode, transpose_tall, use_prescale, dtype)
+    flat = M.reshape(-1, n, m)
+    out = [newton_schulz_xp(np, flat[i], sched, eps, normalization, eps_mode, transpose_tall, use_prescale, dtype)
+           for i in range(flat.shape[0])]
+    return np.stack(out).reshape(M.shape[:-2] + out[0].shape)

@@ -1,9 +1,11 @@
-"""refimpl.scaling._kernels: numba kernels vs their twins, and the quality of the normal generator."""
+"""refimpl.scaling._fast: the numba kernels against the reference on the same normals, the chunk streams,
+and the quality of the kernels' normal generator."""
 import numpy as np
 import pytest
 from scipy import stats
 
-from refimpl.scaling import _kernels as K
+from refimpl.scaling import _fast as K
+from refimpl.scaling import _xp, reference
 
 EPS = np.finfo(np.float64).eps
 
@@ -13,21 +15,6 @@ def _normals(seed, stream, count):
     with np.errstate(over="ignore"):  # uint64 wrap-around warns when the JIT is disabled
         K.normals_nb(seed, stream, out)
     return out
-
-
-@pytest.mark.twin
-@pytest.mark.parametrize("seed,stream", [(0, 0), (12345, 7), (2**63 - 1, 3)])
-def test_generator_matches_its_python_twin_bitwise(seed, stream):
-    count = 6000  # ~70 slow-path draws, ~3 from the tail beyond R
-    nb = _normals(seed, stream, count)
-    py = K.normals_py(seed, stream, count)
-    np.testing.assert_array_equal(nb, py)
-
-
-@pytest.mark.twin
-def test_generator_twin_exercises_the_tail():
-    z = K.normals_py(99, 0, 20000)
-    assert np.sum(np.abs(z) > 3.442619855899) > 0
 
 
 def test_generator_is_standard_normal():
@@ -59,26 +46,37 @@ def _inputs(seed, n, dense_l, dense_h):
     return g, sd, L, hd, Hf
 
 
-@pytest.mark.twin
+class _Replay:
+    """Hands the rows of ``Z`` to the reference loop as its ``rng.standard_normal(n)`` draws."""
+
+    def __init__(self, Z):
+        self._rows = iter(Z)
+
+    def standard_normal(self, n):
+        return next(self._rows)
+
+
 @pytest.mark.parametrize("kind", [K.SGD, K.SIGN])
 @pytest.mark.parametrize("dense_l,dense_h", [(False, False), (True, False), (False, True), (True, True)])
-def test_sums_kernel_matches_numpy_twin(kind, dense_l, dense_h):
+def test_sums_kernel_equals_the_reference_on_the_same_normals(kind, dense_l, dense_h):
+    """The kernel's per-sample algebra is the reference's: fed the same normals, the sums agree to rounding."""
     n, N = 7, 300
     g, sd, L, hd, Hf = _inputs(1, n, dense_l, dense_h)
     Z = np.random.default_rng(2).standard_normal((N, n))
     a0, b0 = 0.3, 1.7
     out = np.zeros(K.N_STATS)
     K.nqm_sums_from_normals_nb(Z, g, sd, L, dense_l, hd, Hf, dense_h, kind, a0, b0, out)
-    ref = K.nqm_sums_np(Z, g, sd, L, dense_l, hd, Hf, dense_h, kind, a0, b0)
+    H = Hf if dense_h else np.diag(hd)
+    a, b = reference.nqm_samples(g, H, L if dense_l else np.diag(sd), "sgd" if kind == K.SGD else "sign", N,
+                                 _Replay(Z))
+    ref = _xp.shifted_sums(np, a, b, a0, b0)
     # per-sample a, b: dot products of length <= n^2 (error <= n^2 eps |terms|); sums of N of them
-    a, b = K.nqm_ab_np(Z, g, sd, L, dense_l, hd, Hf, dense_h, kind)
     scale = np.array([1.0, np.abs(a - a0).sum(), np.abs(b - b0).sum(), ((a - a0) ** 2).sum(),
                       ((b - b0) ** 2).sum(), np.abs((a - a0) * (b - b0)).sum()])
     assert out[0] == ref[0] == N
     assert np.all(np.abs(out - ref) <= 4 * (n * n + N) * EPS * scale), (out - ref) / scale
 
 
-@pytest.mark.twin
 @pytest.mark.parametrize("kind", [K.SGD, K.SIGN])
 @pytest.mark.parametrize("dense", [False, True])
 def test_fused_parallel_kernel_equals_chunkwise_sums_of_its_own_stream(kind, dense):
