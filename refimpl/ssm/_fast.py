@@ -1,13 +1,17 @@
-"""numba kernels of refimpl.ssm and their plain NumPy twins.
+"""The numba paths of refimpl.ssm and everything tuned for speed.
 
-Each ``*_nb`` kernel has a ``*_np`` twin that performs the same operations in
-the same order (fastmath off), so the two agree bitwise; tests compare them.
+Each public-facing function here (``legs_matvec``, ``legs_solve``,
+``legs_recurrence``, ``cauchy``, ``scan``, ``kernel_dplr``) takes the
+arguments of the definition of the same name in :mod:`.reference` and is
+tested against it (the case table, ``refimpl/ssm/cases.py``). The ``*_nb``
+kernels are compiled with fastmath off.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .._numba import njit
+from .._numba import njit, prange
+from . import _xp, reference
 
 
 @njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
@@ -18,17 +22,6 @@ def legs_matvec_nb(v, out):
         r_j = np.sqrt(2.0 * j + 1.0)
         out[j] = -r_j * acc - (j + 1.0) * v[j]
         acc += r_j * v[j]
-
-
-def legs_matvec_np(v):
-    """NumPy twin of :func:`legs_matvec_nb`: same formula, same summation order."""
-    n = v.shape[0]
-    j = np.arange(n, dtype=np.float64)
-    r = np.sqrt(2.0 * j + 1.0)
-    prefix = np.zeros(n)
-    if n > 1:
-        prefix[1:] = np.cumsum(r * v)[:-1]
-    return -r * prefix - (j + 1.0) * v
 
 
 @njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
@@ -44,30 +37,6 @@ def legs_solve_nb(v, lam, out):
         s_n = ((1.0 - lam * n) * s_prev + r_n * v[n]) / (1.0 + lam * (n + 1.0))
         out[n] = (s_n - s_prev) / r_n
         s_prev = s_n
-
-
-def legs_solve_np(v, lam):
-    """NumPy twin of :func:`legs_solve_nb`.
-
-    The coefficients are computed vectorised; the first-order recurrence in S
-    is inherently serial and runs as a Python loop with the same operations
-    in the same order.
-    """
-    n_idx = np.arange(v.shape[0], dtype=np.float64)
-    r = np.sqrt(2.0 * n_idx + 1.0)
-    a = 1.0 - lam * n_idx
-    rv = r * v
-    den = 1.0 + lam * (n_idx + 1.0)
-    s = np.empty(v.shape[0])
-    s_prev = 0.0
-    for n in range(v.shape[0]):
-        s_prev = (a[n] * s_prev + rv[n]) / den[n]
-        s[n] = s_prev
-    out = np.empty_like(s)
-    if v.shape[0]:
-        out[0] = s[0] / r[0]
-        out[1:] = (s[1:] - s[:-1]) / r[1:]
-    return out
 
 
 # ---------------------------------------------------------------------------
@@ -127,7 +96,7 @@ def legs_recurrence_nb(u, code, out):
     of step k+1 needs elements 0..n of step k), so the two serial
     S-recursions overlap. Each element is computed by exactly the same
     operations as in a one-step pass, so the result does not depend on the
-    pairing and equals the twin bitwise.
+    pairing (tested against the dense per-step definition, ``reference.legs_recurrence``).
     """
     L, N = out.shape
     r = np.empty(N)
@@ -194,45 +163,139 @@ def legs_recurrence_nb(u, code, out):
             k += 1
 
 
-def legs_recurrence_np(u, code, out):
-    """NumPy twin of :func:`legs_recurrence_nb`: same operations, same order.
+# ----------------------------------------------------------------------------- S4: Cauchy, scan
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+def _cauchy_entry(v, zl, w, conj, h):
+    """sum_n v[h, n] / (zl - w[h, n]) (+ conj(v[h, n]) / (zl - conj(w[h, n])) if conj), in real arithmetic."""
+    zr = zl.real
+    zi = zl.imag
+    acc_r = 0.0
+    acc_i = 0.0
+    for n in range(v.shape[1]):
+        vr = v[h, n].real
+        vi = v[h, n].imag
+        dr = zr - w[h, n].real
+        di = zi - w[h, n].imag
+        inv = 1.0 / (dr * dr + di * di)
+        # v / d = v * conj(d) / |d|^2
+        acc_r += (vr * dr + vi * di) * inv
+        acc_i += (vi * dr - vr * di) * inv
+        if conj:
+            # conj(v) / (z - conj(w)):  d' = (dr, zi + w.imag)
+            di2 = zi + w[h, n].imag
+            inv2 = 1.0 / (dr * dr + di2 * di2)
+            acc_r += (vr * dr - vi * di2) * inv2
+            acc_i += (-vi * dr - vr * di2) * inv2
+    return complex(acc_r, acc_i)
 
-    Coefficients, prefix sums and the input terms are vectorised (elementwise
-    the same operations as the kernel; ``np.cumsum`` accumulates in order);
-    the first-order S-recursion is inherently serial and runs as a Python
-    loop over Python floats (IEEE double, like the kernel with fastmath off).
+
+@njit(cache=True, parallel=True, nogil=True, fastmath=False, error_model="numpy")
+def cauchy_nb(v, z, w, conj, out):
+    """out[h, l] = sum_n v[h, n] / (z[l] - w[h, n])  (+ conj(v)/(z - conj(w)) if conj).
+
+    v, w: (H, N) complex128; z: (L,) complex128; out: (H, L) complex128.
+    Parallel over the flattened (channel, node) index.
     """
-    L, N = out.shape
-    nf = np.arange(N, dtype=np.float64)
-    r = np.sqrt(2.0 * nf + 1.0)
-    rinv = 1.0 / r
-    for k in range(1, L):
-        kf = float(k)
-        x = out[k - 1]
-        uk = float(u[k])
-        acc = np.zeros(N)
-        if N > 1:
-            acc[1:] = np.cumsum(r * x)[:-1]
-        if code == 2:
-            ax = -r * acc - (nf + 1.0) * x
-            out[k] = x + (ax + r * uk) / kf
-            continue
-        if code == 0:
-            h, c = 0.5 / kf, 2 * k
-        elif code == 1:
-            h, c = 0.5 / kf, 2 * k + 2
-        else:
-            h, c = 0.0, k
-        cf = float(c)
-        q = 1.0 / np.arange(c + 1, c + N + 1, dtype=np.float64)  # 1/(c+n+1), lam = 1/c
-        beta = (r * cf) * q
-        alpha = ((cf - nf) * q).tolist()
-        w = ((beta * (1.0 - h * (nf + 1.0))) * x - (beta * (h * r)) * acc) + beta * (r * (uk / kf))
-        w = w.tolist()
-        s = [0.0] * (N + 1)
-        s_prev = 0.0
-        for n in range(N):
-            s_prev = alpha[n] * s_prev + w[n]
-            s[n + 1] = s_prev
-        s = np.array(s)
-        out[k] = (s[1:] - s[:-1]) * rinv
+    H = v.shape[0]
+    L = z.shape[0]
+    for idx in prange(H * L):
+        h = idx // L
+        l = idx - h * L
+        out[h, l] = _cauchy_entry(v, z[l], w, conj, h)
+
+
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+def cauchy_serial_nb(v, z, w, conj, out):
+    """out[h, l] = sum_n v[h, n] / (z[l] - w[h, n])  (+ conj(v)/(z - conj(w)) if conj).
+
+    v, w: (H, N) complex128; z: (L,) complex128; out: (H, L) complex128.
+    Serial build of :func:`cauchy_nb` (the same entry function) for small problems, where
+    starting the thread pool costs more than the work.
+    """
+    H = v.shape[0]
+    L = z.shape[0]
+    for idx in range(H * L):
+        h = idx // L
+        l = idx - h * L
+        out[h, l] = _cauchy_entry(v, z[l], w, conj, h)
+
+
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+def scan_nb(Ab, Bb, C, u, y):
+    """x_k = Ab x_{k-1} + Bb u_k (x_{-1} = 0), y_k = sum_n C_n x_k[n]. In place into y."""
+    N = Ab.shape[0]
+    x = np.zeros(N, dtype=y.dtype)
+    xn = np.zeros(N, dtype=y.dtype)
+    for k in range(u.shape[0]):
+        for i in range(N):
+            acc = Bb[i] * u[k]
+            for j in range(N):
+                acc += Ab[i, j] * x[j]
+            xn[i] = acc
+        acc_y = C[0] * xn[0]
+        for i in range(1, N):
+            acc_y += C[i] * xn[i]
+        y[k] = acc_y
+        for i in range(N):
+            x[i] = xn[i]
+
+
+# ----------------------------------------------------------------------------- entry points (reference.py's signatures)
+def legs_matvec(v, normalization):
+    """:func:`reference.legs_matvec` in O(N): a prefix sum (``integer``: D A D^{-1} v)."""
+    if normalization == "integer":
+        d = np.sqrt(2.0 * np.arange(v.shape[0]) + 1.0)
+        return d * legs_matvec(v / d, "paper")
+    out = np.empty_like(v)
+    legs_matvec_nb(v, out)
+    return out
+
+
+def legs_solve(v, lam, normalization):
+    """:func:`reference.legs_solve` in O(N): the S-recursion."""
+    if normalization == "integer":
+        d = np.sqrt(2.0 * np.arange(v.shape[0]) + 1.0)
+        return d * legs_solve(v / d, lam, "paper")
+    out = np.empty_like(v)
+    legs_solve_nb(v, lam, out)
+    return out
+
+
+def legs_recurrence(u, N, method, out):
+    """:func:`reference.legs_recurrence` in O(N) per step (``"exact"`` runs the reference)."""
+    if method == "exact":
+        return reference.legs_recurrence(u, N, method, out)
+    out[0] = 0.0
+    out[0, 0] = u[0]
+    if u.shape[0] > 1:
+        legs_recurrence_nb(u, LEGS_METHOD_CODES[method], out)
+    return out
+
+
+#: below this many (channel x node x state) terms the serial Cauchy kernel runs (no thread-pool start)
+PARALLEL_MIN_WORK = 1 << 20
+
+
+def cauchy(v, z, w, conj):
+    """:func:`reference.cauchy` by a numba kernel parallel over (channel, node) pairs."""
+    out = np.empty((v.shape[0], z.shape[0]), dtype=np.complex128)
+    w = np.ascontiguousarray(w)
+    if v.size * z.shape[0] >= PARALLEL_MIN_WORK:
+        cauchy_nb(v, z, w, bool(conj), out)
+    else:
+        cauchy_serial_nb(v, z, w, bool(conj), out)
+    return out
+
+
+def scan(Ab, Bb, C, u):
+    """:func:`reference.scan` by a compiled loop."""
+    dtype = np.result_type(Ab, Bb, C, u)
+    Ab, Bb, C, u = (np.ascontiguousarray(a, dtype=dtype) for a in (Ab, Bb, C, u))
+    y = np.empty(u.shape[0], dtype=dtype)
+    scan_nb(Ab, Bb, C, u, y)
+    return y
+
+
+def kernel_dplr(Lambda, P, Q, B, Ct, dt, L, half):
+    """:func:`reference.kernel_dplr` with the Cauchy sums of :func:`cauchy` (the array code of ``_xp``)."""
+    return _xp.kernel_dplr(np, cauchy, Lambda, P, Q, B, Ct, dt, L, half)
