@@ -242,6 +242,12 @@ def test_summarize_detects_a_change():
     assert summarize(a)["x"]["weighted_sum"] != summarize(b)["x"]["weighted_sum"]
 
 
+# Diagonalising HiPPO-LegS (eigenvector condition number ~1e11) and the RTF coefficients lose digits: their
+# kernels move by ~cond x eps (1e-7 of max|K| here) with the LAPACK build or a change of summation order, so
+# those arrays are compared at 1e-6 of the kernel's size; everything else at 1e-9.
+LOOSE = {("s4_kernel_routes", "K"): 1e-6, ("s4_kernel_routes", "diff"): 1e-6, ("s4_kernel_routes", "eig_cond"): 1e-3}
+
+
 @pytest.mark.parametrize("name", list(FIGURES))
 def test_committed_gallery_is_current(name):
     with open(os.path.join(GALLERY, "data.json")) as fh:
@@ -253,9 +259,11 @@ def test_committed_gallery_is_current(name):
     for key, stats in now.items():
         old = saved[name][key]
         assert stats["shape"] == old["shape"] and stats["nonfinite"] == old["nonfinite"], key
+        rtol = LOOSE.get((name, key), 1e-9)
+        ref = now["K"] if (name, key) == ("s4_kernel_routes", "diff") else stats
         for s in ("sum", "abs_sum", "weighted_sum", "square_sum"):
-            scale = max(stats["abs_sum"], stats["square_sum"] ** 0.5, 1e-300)
-            assert abs(stats[s] - old[s]) <= 1e-9 * scale, (
+            scale = max(ref["abs_sum"], ref["square_sum"] ** 0.5, 1e-300)
+            assert abs(stats[s] - old[s]) <= rtol * scale, (
                 f"{name}.{key} ({s}): now {stats[s]!r}, committed {old[s]!r}; if the change is intended, "
                 "run `refimpl figures --out docs/figures`, look at the images and commit them")
 
