@@ -164,60 +164,103 @@ def legs_recurrence_nb(u, code, out):
 
 
 # ----------------------------------------------------------------------------- S4: Cauchy, scan
-@njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
-def _cauchy_entry(v, zl, w, conj, h):
-    """sum_n v[h, n] / (zl - w[h, n]) (+ conj(v[h, n]) / (zl - conj(w[h, n])) if conj), in real arithmetic."""
-    zr = zl.real
-    zi = zl.imag
-    acc_r = 0.0
-    acc_i = 0.0
-    for n in range(v.shape[1]):
-        vr = v[h, n].real
-        vi = v[h, n].imag
-        dr = zr - w[h, n].real
-        di = zi - w[h, n].imag
-        inv = 1.0 / (dr * dr + di * di)
-        # v / d = v * conj(d) / |d|^2
-        acc_r += (vr * dr + vi * di) * inv
-        acc_i += (vi * dr - vr * di) * inv
+#: nodes per Cauchy work item: the accumulators of one block (2 x 2 KiB) stay in L1
+CAUCHY_BLOCK = 256
+
+
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy", inline="always")
+def _cauchy_term(p, q, a, b, x, y):
+    """(p + i q) / ((x + i y) - (a + i b)) as (real, imag): v conj(d) / |d|^2 with d = z - w."""
+    dr = x - a
+    di = y - b
+    inv = 1.0 / (dr * dr + di * di)
+    return (p * dr + q * di) * inv, (q * dr - p * di) * inv
+
+
+@njit(cache=True, nogil=True, fastmath=False, error_model="numpy", inline="always")
+def _cauchy_block(vr, vi, wr, wi, zr, zi, conj, h, l0, m, acc_r, acc_i):
+    """acc[j] = sum_n v[h, n] / (z[l0 + j] - w[h, n]) (+ conj(v)/(z - conj(w)) if conj), j < m.
+
+    Real arithmetic on split real/imaginary arrays, one division (1/|d|^2) per term;
+    conj(v) / (z - conj(w)) is the same term with (q, b) -> (-q, -b). The loop over
+    the nodes j is innermost: the nodes are independent, so it vectorises with
+    fastmath off, and every node still adds its terms in the order n = 0, 1, ...
+    (each term followed by its conjugate partner). Two poles per pass over the
+    block halve the loads and stores of the accumulators.
+    """
+    for j in range(m):
+        acc_r[j] = 0.0
+        acc_i[j] = 0.0
+    N = vr.shape[1]
+    for n in range(0, N - 1, 2):
+        p0, q0, a0, b0 = vr[h, n], vi[h, n], wr[h, n], wi[h, n]
+        p1, q1, a1, b1 = vr[h, n + 1], vi[h, n + 1], wr[h, n + 1], wi[h, n + 1]
         if conj:
-            # conj(v) / (z - conj(w)):  d' = (dr, zi + w.imag)
-            di2 = zi + w[h, n].imag
-            inv2 = 1.0 / (dr * dr + di2 * di2)
-            acc_r += (vr * dr - vi * di2) * inv2
-            acc_i += (-vi * dr - vr * di2) * inv2
-    return complex(acc_r, acc_i)
+            for j in range(m):
+                x = zr[l0 + j]
+                y = zi[l0 + j]
+                t0r, t0i = _cauchy_term(p0, q0, a0, b0, x, y)
+                c0r, c0i = _cauchy_term(p0, -q0, a0, -b0, x, y)
+                t1r, t1i = _cauchy_term(p1, q1, a1, b1, x, y)
+                c1r, c1i = _cauchy_term(p1, -q1, a1, -b1, x, y)
+                acc_r[j] = (((acc_r[j] + t0r) + c0r) + t1r) + c1r
+                acc_i[j] = (((acc_i[j] + t0i) + c0i) + t1i) + c1i
+        else:
+            for j in range(m):
+                x = zr[l0 + j]
+                y = zi[l0 + j]
+                t0r, t0i = _cauchy_term(p0, q0, a0, b0, x, y)
+                t1r, t1i = _cauchy_term(p1, q1, a1, b1, x, y)
+                acc_r[j] = (acc_r[j] + t0r) + t1r
+                acc_i[j] = (acc_i[j] + t0i) + t1i
+    if N % 2 == 1:  # the last pole of an odd count
+        n = N - 1
+        p0, q0, a0, b0 = vr[h, n], vi[h, n], wr[h, n], wi[h, n]
+        for j in range(m):
+            t0r, t0i = _cauchy_term(p0, q0, a0, b0, zr[l0 + j], zi[l0 + j])
+            acc_r[j] += t0r
+            acc_i[j] += t0i
+            if conj:
+                c0r, c0i = _cauchy_term(p0, -q0, a0, -b0, zr[l0 + j], zi[l0 + j])
+                acc_r[j] += c0r
+                acc_i[j] += c0i
 
 
 @njit(cache=True, parallel=True, nogil=True, fastmath=False, error_model="numpy")
-def cauchy_nb(v, z, w, conj, out):
+def cauchy_nb(vr, vi, wr, wi, zr, zi, conj, out):
     """out[h, l] = sum_n v[h, n] / (z[l] - w[h, n])  (+ conj(v)/(z - conj(w)) if conj).
 
-    v, w: (H, N) complex128; z: (L,) complex128; out: (H, L) complex128.
-    Parallel over the flattened (channel, node) index.
+    v = vr + i vi, w = wr + i wi: (H, N) float64; z = zr + i zi: (L,) float64;
+    out: (H, L) complex128. Parallel over (channel, block of CAUCHY_BLOCK nodes).
     """
-    H = v.shape[0]
-    L = z.shape[0]
-    for idx in prange(H * L):
-        h = idx // L
-        l = idx - h * L
-        out[h, l] = _cauchy_entry(v, z[l], w, conj, h)
+    H = vr.shape[0]
+    L = zr.shape[0]
+    nb = (L + CAUCHY_BLOCK - 1) // CAUCHY_BLOCK
+    for t in prange(H * nb):
+        h = t // nb
+        l0 = (t - h * nb) * CAUCHY_BLOCK
+        m = min(CAUCHY_BLOCK, L - l0)
+        acc_r = np.empty(CAUCHY_BLOCK)
+        acc_i = np.empty(CAUCHY_BLOCK)
+        _cauchy_block(vr, vi, wr, wi, zr, zi, conj, h, l0, m, acc_r, acc_i)
+        for j in range(m):
+            out[h, l0 + j] = complex(acc_r[j], acc_i[j])
 
 
 @njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
-def cauchy_serial_nb(v, z, w, conj, out):
-    """out[h, l] = sum_n v[h, n] / (z[l] - w[h, n])  (+ conj(v)/(z - conj(w)) if conj).
-
-    v, w: (H, N) complex128; z: (L,) complex128; out: (H, L) complex128.
-    Serial build of :func:`cauchy_nb` (the same entry function) for small problems, where
-    starting the thread pool costs more than the work.
-    """
-    H = v.shape[0]
-    L = z.shape[0]
-    for idx in range(H * L):
-        h = idx // L
-        l = idx - h * L
-        out[h, l] = _cauchy_entry(v, z[l], w, conj, h)
+def cauchy_serial_nb(vr, vi, wr, wi, zr, zi, conj, out):
+    """Serial build of :func:`cauchy_nb` (the same block function, same arguments) for small
+    problems, where starting the thread pool costs more than the work."""
+    H = vr.shape[0]
+    L = zr.shape[0]
+    acc_r = np.empty(CAUCHY_BLOCK)
+    acc_i = np.empty(CAUCHY_BLOCK)
+    for h in range(H):
+        for l0 in range(0, L, CAUCHY_BLOCK):
+            m = min(CAUCHY_BLOCK, L - l0)
+            _cauchy_block(vr, vi, wr, wi, zr, zi, conj, h, l0, m, acc_r, acc_i)
+            for j in range(m):
+                out[h, l0 + j] = complex(acc_r[j], acc_i[j])
 
 
 @njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
@@ -277,13 +320,13 @@ PARALLEL_MIN_WORK = 1 << 20
 
 
 def cauchy(v, z, w, conj):
-    """:func:`reference.cauchy` by a numba kernel parallel over (channel, node) pairs."""
+    """:func:`reference.cauchy` by a numba kernel parallel over (channel, block of nodes)."""
     out = np.empty((v.shape[0], z.shape[0]), dtype=np.complex128)
-    w = np.ascontiguousarray(w)
+    parts = [np.ascontiguousarray(x, dtype=np.float64) for a in (v, w, z) for x in (a.real, a.imag)]
     if v.size * z.shape[0] >= PARALLEL_MIN_WORK:
-        cauchy_nb(v, z, w, bool(conj), out)
+        cauchy_nb(*parts, bool(conj), out)
     else:
-        cauchy_serial_nb(v, z, w, bool(conj), out)
+        cauchy_serial_nb(*parts, bool(conj), out)
     return out
 
 
