@@ -534,10 +534,12 @@ CASES = [
          peers=(Peer("scipy.signal.dlsim of a unit impulse", lambda Ab, Bb, C, L, method="naive": _peer_dlsim(
              Ab, Bb, C, np.eye(1, L)[0])),)),
     Case("ssm.ctilde_from_c", ctilde_from_c, inputs=lambda src: _ctilde_inputs(src, "C"),
+         documented={"L": {"huge": "Ab^L by repeated squaring takes log2 L products: any length is valid"}},
          tol={"float64": (1e-12, 1e-14), "float32": (1e-5, 1e-7)},
          why="C - (Ab^L)^T C with Ab^L by repeated squaring (log2 L <= 6 products, each N u relative, no "
              "growth for ||Ab|| <= 0.95): 6*12 u = 1.6e-14 relative to max|C|; atol for a vanishing entry."),
     Case("ssm.c_from_ctilde", c_from_ctilde, inputs=lambda src: _ctilde_inputs(src, "Ct"),
+         documented={"L": {"huge": "Ab^L by repeated squaring takes log2 L products: any length is valid"}},
          tol={"float64": (1e-11, 1e-14), "float32": (1e-4, 1e-7)},
          why="One LU solve with I - Ab^L, condition number <= 1 / (1 - 0.95) = 20 for these systems: 20 N u "
              "= 5e-14 plus the power's error: rtol 1e-11 (float64), 1e-4 (float32)."),
@@ -561,6 +563,7 @@ CASES = [
              "the FFT's log2 L u error by at most 10: 10*6 u = 1.3e-14 relative to max|K| (the naive kernel of "
              "the companion system agrees to 1e-10 at d = 64, L = 4096); rtol 1e-11 / 1e-4."),
     Case("ssm.rtf_to_ssm", rtf_to_ssm, inputs=_rtf_kernel_inputs,
+         documented={"L": {"huge": "L enters only through Ab^L (repeated squaring): any length is valid"}},
          tol={"float64": (1e-11, 1e-14), "float32": (1e-4, 1e-7)},
          why="companion(a), e_1 and one solve with I - Ab^L, condition number <= 1/(1 - 0.9) = 10 for sum|a| "
              "= 0.9: 10 d u + the power's error ~1e-14; rtol 1e-11 (float64), 1e-4 (float32)."),
@@ -690,7 +693,8 @@ S4_CASES = [
                      requires=("torch",),
                      fixed={"measure": "fourier"}, tol=(3e-8, 0.0),
                      why="s4 builds these rows in float32: sqrt 2 off by 1.2e-8 relative"))),
-    Case("ssm.s4_nplr", s4_nplr, inputs=_s4_nplr_inputs, tol={"float64": (1e-11, 0.0)},
+    Case("ssm.s4_nplr", s4_nplr, inputs=_s4_nplr_inputs,
+         documented={"B_clip": {"none": "None means no clipping, as in s4"}}, tol={"float64": (1e-11, 0.0)},
          why="Lambda: eigenvalues of a normal matrix, backward stable (error <= N eps ||A||; measured 1e-15 "
              "relative for N <= 128). V, B, P: eigenvectors, error ~ N eps ||A|| / gap; the LegS/LegT/LagT "
              "gaps shrink with N, measured against the torch transcription 1e-13 (V) and 2e-14 (B) relative "
@@ -698,7 +702,8 @@ S4_CASES = [
              "each eigenvector the same way (LAPACK leaves it free).",
          peers=(Peer("s4 nplr (torch eigh, float64)", _torch_nplr, requires=("torch",),
                      why="s4's nplr step by step in torch, dtype=double, signs fixed as refimpl documents"),)),
-    Case("ssm.s4d_init", s4d_init, inputs=_s4d_init_inputs, tol={"float64": (1e-11, 0.0)},
+    Case("ssm.s4d_init", s4d_init, inputs=_s4d_init_inputs,
+         documented={"B_clip": {"none": "None means no clipping, as in s4"}}, tol={"float64": (1e-11, 0.0)},
          why="closed forms (pi n, N/pi (N/(2n+1) - 1), (2n+1)^2/pi): a few ulps; the LegS parts are "
              "eigenvalues and V^* B of s4_nplr (measured 2.2e-14 relative to max|B| at N = 64 against the "
              "torch transcription). rtol 1e-11 as s4_nplr.",
