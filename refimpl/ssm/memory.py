@@ -473,9 +473,11 @@ def reconstruct(c, s, measure="legs", *, window=1.0, beta=1.0, convention="su"):
     if fourier and N % 2 == 0:
         raise ValueError(f"parameter 'c' must have an odd length N = 2M+1 for measure {measure!r}, got {N}")
     windowed, window, beta = _measure_options(measure, window, beta)
-    s = as_array(s, "s")
-    scalar = s.ndim == 0
-    s = np.atleast_1d(s)
+    try:
+        scalar = np.ndim(s) == 0
+    except ValueError:  # a ragged list: as_array names it
+        scalar = False
+    s = np.atleast_1d(as_array(s, "s"))
     if s.ndim != 1:
         raise ValueError(f"parameter 's' must be a scalar or 1-dimensional, got shape {s.shape}")
     check_size((s.shape[0], N), "s", itemsize=32)
