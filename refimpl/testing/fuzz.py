@@ -120,7 +120,7 @@ def fuzz_case(case, *, example=0):
 
 def _describe(result):
     try:
-        arr = np.asarray(result if not isinstance(result, tuple) else result[0], dtype=float)
+        arr = np.abs(np.asarray(result if not isinstance(result, tuple) else result[0]).astype(complex))
         if arr.size and not np.all(np.isfinite(arr)):
             return f"a result with NaN/inf (shape {arr.shape})"
         return f"a result of shape {arr.shape}"
