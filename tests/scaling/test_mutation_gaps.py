@@ -35,12 +35,18 @@ def test_hessian_symmetric_up_to_rounding_is_accepted():
     np.testing.assert_allclose(optimal_lr_sgd(g, H, Sigma, B), expected, rtol=1e-13, atol=0)
 
 
-def test_hessian_clearly_asymmetric_is_still_rejected():
-    """The other side of the same tolerance: asymmetry of 1e-9 max|H| raises."""
+@pytest.mark.parametrize("scale", [1.0, 1e-6, 1e-200, 1e200])
+def test_hessian_clearly_asymmetric_is_rejected_at_every_scale(scale):
+    """The other side of the same tolerance: asymmetry of 1e-9 max|H| raises, whatever the
+    magnitude of H (the tolerance is relative). Kills _common.py:58 ``initial=0.0`` ->
+    ``initial=0.01`` (an absolute floor under the scale, which lets the asymmetric H
+    scaled by 1e-6 through); the accepted side is checked at the same scales."""
     H = _rounded_block_hessian()
     H[0, 1] += 1e-9 * np.max(np.abs(H))
     with pytest.raises(ValueError, match="'H'.*symmetric"):
-        optimal_lr_sgd(np.ones(4), H, np.ones(4), 1.0)
+        optimal_lr_sgd(np.ones(4), scale * H, np.ones(4), 1.0)
+    Hs = scale * _rounded_block_hessian()
+    assert np.isfinite(optimal_lr_sgd(np.ones(4), Hs, np.ones(4), 1.0))
 
 
 @pytest.mark.parametrize("update", ["sgd", "sign"])
