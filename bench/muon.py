@@ -52,7 +52,7 @@ def _gemm_floor(shape, dtype, steps=_STEPS):
     return Impl(f"floor: {count} GEMMs of the same sizes", "floor", fn)
 
 
-def _ns_case(shape, dtype, quick_shape, quick):
+def _ns_case(shape, dtype, quick_shape, quick, reps=None, eta=None):
     shape = quick_shape if quick else shape
     M = np.random.default_rng(1).standard_normal(shape).astype(dtype)
     name = np.dtype(dtype).name
@@ -64,9 +64,11 @@ def _ns_case(shape, dtype, quick_shape, quick):
     impls.append(_gemm_floor(shape, dtype))
     ref = impls[1].label if torch is not None else None
     desc = f"Newton-Schulz, KJ coefficients, {_STEPS} steps, {'x'.join(map(str, shape))}, {name}"
-    return Spec(desc, impls, reference=ref, rtol=1e-3 if dtype == np.float32 else 1e-10,
-                notes="refimpl: X X^T and A A^T as SYRK, a X + B X as one GEMM (B + a I) X, batches as a loop "
-                      "of 2-D BLAS calls; the floor runs the 15 GEMMs per matrix with no SYRK")
+    return Spec(desc, impls, reference=ref, rtol=1e-3 if dtype == np.float32 else 1e-10, reps=reps, eta_s=eta,
+                size=f"{'x'.join(map(str, shape))} {name}",
+                notes="refimpl: X X^T and A A^T as SYRK, a X + B X as one GEMM (B + a I) X, a stack split over "
+                      "one thread per core with single-threaded BLAS; the floor runs the 15 GEMMs per matrix "
+                      "with no SYRK, one matrix after the other with BLAS's own threads")
 
 
 @case("muon.newton_schulz_1024x4096_float32")
@@ -100,6 +102,16 @@ def _ns_batch32(quick):
 @case("muon.newton_schulz_batch64x256x256_float64")
 def _ns_batch64(quick):
     return _ns_case((64, 256, 256), np.float64, (4, 32, 32), quick)
+
+
+@case("muon.newton_schulz_batch16x1024x1024_float32")
+def _ns_batch16_32(quick):
+    return _ns_case((16, 1024, 1024), np.float32, (2, 64, 64), quick, reps=2, eta=40)
+
+
+@case("muon.newton_schulz_batch16x1024x1024_float64")
+def _ns_batch16_64(quick):
+    return _ns_case((16, 1024, 1024), np.float64, (2, 64, 64), quick, reps=2, eta=80)
 
 
 @case("muon.polar_express_coefficients")
