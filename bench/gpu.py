@@ -162,7 +162,7 @@ def _torch_rope_half(torch, xt, pos64, inv64):
 
 def _rope_case(dtype):
     def setup(quick):
-        from refimpl.rope import _cupy as rope_cupy
+        from refimpl.rope import _xp as rope_xp
         from refimpl.rope import apply, inv_freq
 
         S, D = (4096, 128) if quick else (1 << 20, 128)
@@ -175,8 +175,8 @@ def _rope_case(dtype):
             Impl("refimpl cupy fused RawKernel", "refimpl", _sync_cp(lambda: apply(gx, gpos, gth)), jit=True),
             Impl("refimpl cupy fused, out= preallocated", "refimpl",
                  _sync_cp(lambda: apply(gx, gpos, gth, out=gout)), jit=True),
-            Impl("refimpl cupy xp twin (not fused)", "refimpl",
-                 _sync_cp(lambda: rope_cupy.apply_xp(cp, gx, gpos, gth, fused=False))),
+            Impl("refimpl cupy xp code (not fused)", "refimpl",
+                 _sync_cp(lambda: rope_xp.apply(cp, gx, gpos, gth, fused=False))),
         ]
         torch = _torch_cuda()
         if torch is not None:
@@ -187,11 +187,11 @@ def _rope_case(dtype):
                               _sync_torch(torch, lambda: _torch_rope_half(torch, xt, pos_t, inv_t))))
         impls.append(Impl("refimpl numba CPU (fused)", "refimpl", lambda: apply(x, pos, th, backend="numba"),
                           jit=True))
-        impls.append(Impl("refimpl numpy CPU twin", "refimpl", lambda: apply(x, pos, th, backend="numpy")))
+        impls.append(Impl("refimpl reference CPU", "refimpl", lambda: apply(x, pos, th, backend="reference")))
         impls.append(_floor_device_copy(x.nbytes, f"floor: device copy of x ({x.nbytes / 2**20:.0f} MiB)"))
         rtol = 1e-12 if dtype == np.float64 else 4 * np.finfo(np.float32).eps
         return Spec(f"GPU rope.apply, x ({S}, {D}) {np.dtype(dtype).name}, half layout", impls,
-                    reference="refimpl numpy CPU twin", rtol=rtol, compare=_host_compare(),
+                    reference="refimpl reference CPU", rtol=rtol, compare=_host_compare(),
                     notes=f"device: {_device_name()}; torch forms float64 angles and cos/sin (cast to x's "
                           f"dtype), as refimpl does, so outputs agree to the output rounding",
                     reps=None if quick else 3)

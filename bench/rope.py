@@ -1,4 +1,4 @@
-"""Benchmarks of refimpl.rope: ``apply`` (fused numba vs NumPy twin vs torch CPU vs a memory-copy floor)."""
+"""Benchmarks of refimpl.rope: ``apply`` (fused numba vs the reference vs torch CPU vs a memory-copy floor)."""
 from __future__ import annotations
 
 import numpy as np
@@ -39,7 +39,7 @@ def _make(layout, dtype):
                  jit=True),
             Impl("refimpl numba, out= preallocated", "refimpl",
                  lambda: apply(x, pos, th, layout, out=out, backend="numba"), jit=True),
-            Impl("refimpl numpy twin", "refimpl", lambda: apply(x, pos, th, layout, backend="numpy")),
+            Impl("refimpl reference", "refimpl", lambda: apply(x, pos, th, layout, backend="reference")),
         ]
         torch = optional_torch()
         if torch is not None:
@@ -55,7 +55,7 @@ def _make(layout, dtype):
         # torch float32 forms the angles pos * inv_freq in float32: |angle| up to S, error ~ S 2**-24
         rtol = 1e-12 if dtype == np.float64 else 4 * S * 2.0**-24 + 1e-6
         return Spec(f"apply, x ({B}, {H}, {S}, {D}) {name}, layout={layout}, positions 0..{S - 1}", impls,
-                    reference="refimpl numpy twin", rtol=rtol,
+                    reference="refimpl reference", rtol=rtol,
                     notes="refimpl computes angles/cos/sin in float64 and rounds once; torch float32 uses "
                           "float32 angles (rtol ~ S * 2**-24)" if dtype == np.float32 else "")
     return setup

@@ -22,3 +22,19 @@ EPS = np.finfo(np.float64).eps
 def rng():
     """A fixed-seed generator, fresh for each test."""
     return np.random.default_rng(20261128)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line per skip reason (pytest's -rs lists every skipped test's location instead)."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    reasons = {}
+    for rep in skipped:
+        longrepr = rep.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    terminalreporter.section("skips by reason", sep="-")
+    for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
+        terminalreporter.write_line(f"{n:4d} skipped: {reason}")

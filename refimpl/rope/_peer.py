@@ -212,3 +212,91 @@ def compare_grid(route, quick=False):
             raise AssertionError(f"non-finite comparison for {case}")
         worst_inv, worst_att = max(worst_inv, err), max(worst_att, err_af)
     return worst_inv, worst_att
+
+
+# --------------------------------------------------------------------------- peers of the case table
+# Public code computing the same functions, called like the refimpl function (see refimpl/rope/cases.py).
+
+
+class _quiet_transformers:
+    """Silence transformers' RoPE config warnings (equal llama3 factors, a non-integer YaRN length ratio)
+    while a peer builds its config; the values are what is compared."""
+
+    def __enter__(self):
+        import logging
+
+        self._loggers = [logging.getLogger(n) for n in ("transformers.modeling_rope_utils",
+                                                         "transformers.configuration_utils")]
+        self._levels = [lg.level for lg in self._loggers]
+        for lg in self._loggers:
+            lg.setLevel(logging.ERROR)
+
+    def __exit__(self, *exc):
+        for lg, level in zip(self._loggers, self._levels):
+            lg.setLevel(level)
+
+
+def hf_scaled_inv_freq(method):
+    """transformers' ``ROPE_INIT_FUNCTIONS[rope_type]`` called like ``scaled_inv_freq(d, **params)``
+    with the method pinned (float32 inv_freq, returned as float64)."""
+
+    def peer(d, base=10000.0, factor=None, **params):
+        from transformers import LlamaConfig
+        from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
+
+        L = params.pop("original_max_position", None)
+        seq_len = params.pop("seq_len", None)
+        rp = {"rope_type": HF_NAMES[method], "rope_theta": float(base), "factor": factor}
+        max_pos = 4096
+        if method == "dynamic_ntk":
+            max_pos = int(L)
+        elif method == "longrope":
+            ext = [float(v) for v in np.asarray(params.pop("ext_factors"))]
+            rp.update(short_factor=ext, long_factor=ext)
+        if method in ("yarn", "llama3", "longrope"):
+            rp["original_max_position_embeddings"] = int(L)
+            max_pos = int(L * (factor or 1.0)) + 1
+        rp.update(params)
+        with _quiet_transformers():
+            cfg = LlamaConfig(head_dim=d, hidden_size=4 * d, num_attention_heads=4, num_key_value_heads=4,
+                              max_position_embeddings=max_pos, rope_parameters=rp)
+            inv, af = ROPE_INIT_FUNCTIONS[HF_NAMES[method]](cfg, "cpu", seq_len=seq_len)
+        return inv.detach().numpy().astype(np.float64), float(af)
+
+    return peer
+
+
+def hf_config_inv_freq(rope_scaling, *, head_dim, rope_theta=None, max_position_embeddings=None,
+                       original_max_position_embeddings=None, partial_rotary_factor=None, seq_len=None):
+    """transformers on a model config holding ``rope_scaling`` (what its RotaryEmbedding computes at load)."""
+    from transformers import LlamaConfig
+    from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
+
+    if isinstance(rope_scaling, str):
+        import json
+
+        rope_scaling = json.loads(rope_scaling)
+    rp = dict(rope_scaling or {"rope_type": "default"})
+    kind = rp.get("rope_type", rp.get("type", "default"))
+    kind = "longrope" if kind == "su" else kind
+    rp["rope_type"] = kind
+    rp.setdefault("rope_theta", 10000.0 if rope_theta is None else float(rope_theta))
+    if partial_rotary_factor is not None:
+        rp.setdefault("partial_rotary_factor", partial_rotary_factor)
+    extra = {}
+    if original_max_position_embeddings is not None:
+        extra["original_max_position_embeddings"] = original_max_position_embeddings
+    with _quiet_transformers():
+        cfg = LlamaConfig(head_dim=head_dim, hidden_size=4 * head_dim, num_attention_heads=4,
+                          num_key_value_heads=4, max_position_embeddings=max_position_embeddings or 4096,
+                          rope_parameters=rp, **extra)
+    if kind == "default":
+        d = int(head_dim * rp.get("partial_rotary_factor", 1.0))
+        base = rp["rope_theta"]
+        import torch
+
+        inv = 1.0 / (base ** (torch.arange(0, d, 2, dtype=torch.int64).float() / d))
+        return inv.numpy().astype(np.float64), 1.0
+    with _quiet_transformers():
+        inv, af = ROPE_INIT_FUNCTIONS[kind](cfg, "cpu", seq_len=seq_len)
+    return inv.detach().numpy().astype(np.float64), float(af)

@@ -5,7 +5,8 @@ import numbers
 
 import numpy as np
 
-from .._validation import as_array, check_choice, check_int, check_real
+from .._validation import check_bool, check_choice, check_int, check_real, check_size
+from ._xp import real_array
 from .apply import LAYOUTS, layout_permutation
 from .frequencies import inv_freq as _inv_freq
 
@@ -49,7 +50,8 @@ def decay_curve(d, distances, base=10000.0):
     array([32.5])
     """
     th = _inv_freq(d, base)
-    m = as_array(distances, "distances").reshape(np.shape(distances))
+    m = real_array(distances, "distances").reshape(np.shape(distances))
+    check_size(m.shape + th.shape, "d", itemsize=16)  # the partial sums: one complex number per (distance, pair)
     return np.mean(np.abs(_partial_sums(m, th)), axis=-1)
 
 
@@ -94,19 +96,24 @@ def abel_bound(q, k, distance, inv_freq, *, layout="interleaved"):
     (2.0, 3.0)
     """
     layout = check_choice(layout, "layout", LAYOUTS)
-    th = as_array(inv_freq, "inv_freq", ndim=1, min_size=1)
+    th = real_array(inv_freq, "inv_freq", ndim=1, min_size=1)
     d = 2 * th.shape[0]
-    qa = as_array(q, "q", shape=(d,))
-    ka = as_array(k, "k", shape=(d,))
+    qa = real_array(q, "q", shape=(d,))
+    ka = real_array(k, "k", shape=(d,))
     if layout == "half":
         inv = np.argsort(layout_permutation(d))
         qa, ka = qa[inv], ka[inv]
-    dist = as_array(distance, "distance").reshape(np.shape(distance))
-    h = (qa[0::2] + 1j * qa[1::2]) * np.conj(ka[0::2] + 1j * ka[1::2])
-    exact = np.abs(np.exp(1j * dist[..., None] * th) @ h)
-    S = _partial_sums(dist, th)
-    dh = np.append(h[1:], 0.0) - h
-    bound = np.max(np.abs(dh)) * np.sum(np.abs(S), axis=-1)
+    dist = real_array(distance, "distance").reshape(np.shape(distance))
+    check_size(dist.shape + th.shape, "distance", itemsize=16)
+    with np.errstate(over="ignore", invalid="ignore"):
+        h = (qa[0::2] + 1j * qa[1::2]) * np.conj(ka[0::2] + 1j * ka[1::2])
+        exact = np.abs(np.exp(1j * dist[..., None] * th) @ h)
+        S = _partial_sums(dist, th)
+        dh = np.append(h[1:], 0.0) - h
+        bound = np.max(np.abs(dh)) * np.sum(np.abs(S), axis=-1)
+    if not (np.all(np.isfinite(exact)) and np.all(np.isfinite(bound))):
+        raise ValueError("parameters 'q', 'k', 'distance', 'inv_freq': the sums exceed the float64 range "
+                         "(|q| |k| or |distance theta| too large)")
     return exact, bound
 
 
@@ -150,10 +157,10 @@ def beta_digits(n, beta, ndigits, *, floor=True):
     np.float64(4.5)
     """
     ndigits = check_int(ndigits, "ndigits", min_value=1)
+    check_size(ndigits, "ndigits")
     beta_v = check_real(beta, "beta", low=1.0, low_open=True)
     n_v = check_real(n, "n", low=0.0)
-    if not isinstance(floor, (bool, np.bool_)):
-        raise TypeError(f"parameter 'floor' must be a bool, got {floor!r}")
+    floor = check_bool(floor, "floor")
     int_like = lambda v: isinstance(v, (numbers.Integral, np.integer)) or float(v).is_integer()  # noqa: E731
     if floor and int_like(n) and int_like(beta) and n_v < 2**63:
         ni, bi = int(n_v), int(beta_v)
@@ -163,5 +170,6 @@ def beta_digits(n, beta, ndigits, *, floor=True):
             ni //= bi
         return np.array(out[::-1])
     m = np.arange(ndigits - 1, -1, -1, dtype=np.float64)
-    v = n_v / beta_v**m
+    with np.errstate(over="ignore"):  # beta^m beyond float64: n / beta^m rounds to 0, the digit's value
+        v = n_v / beta_v**m
     return np.mod(np.floor(v) if floor else v, beta_v)

@@ -3,57 +3,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._backend import resolve_backend
-from .._gpu import device_module, wants_cupy
-from .._validation import as_array, check_choice, check_real
-from . import _cupy, _kernels
+from .._backend import pick
+from .._gpu import device_module
+from .._validation import check_choice, check_real, check_size
+from . import _fast, _xp, reference
+from ._xp import real_array
+from .reference import LAYOUTS
 
 __all__ = ["LAYOUTS", "apply", "layout_permutation", "rotation_matrix"]
 
-LAYOUTS = ("half", "interleaved")
-
 
 def _check_inv_freq(inv_freq):
-    th = as_array(inv_freq, "inv_freq", ndim=1, min_size=1)
-    return th
+    return real_array(inv_freq, "inv_freq", ndim=1, min_size=1)
 
 
-def _as_positions(positions):
-    try:
-        arr = np.asarray(positions)
-    except Exception as exc:  # pragma: no cover
-        raise TypeError(f"parameter 'positions' must be array-like: {exc}") from None
-    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        raise TypeError(f"parameter 'positions' must hold integers or real numbers, got dtype {arr.dtype}")
-    if np.issubdtype(arr.dtype, np.integer) and arr.size and np.max(np.abs(arr)) > 2**53:
-        raise ValueError("parameter 'positions' must be below 2**53 in magnitude (exact in float64)")
-    return as_array(arr, "positions")
-
-
-def _position_rows(pos, lead, xp=np):
-    """Map ``pos`` (broadcastable to ``lead``) to ``(table, rowmap)``.
-
-    Row r of x (flattened over ``lead``) uses ``table[rowmap[r]]``, or
-    ``table[r % len(table)]`` when ``rowmap`` is None (positions shared by all
-    leading batch axes, the common case: no index array is built). ``xp`` is
-    the array namespace of ``pos`` (NumPy, or CuPy on the GPU path).
-    """
-    if pos.ndim > len(lead):
-        raise ValueError(f"parameter 'positions' has shape {pos.shape}, which does not broadcast to "
-                         f"x.shape[:-1] = {tuple(lead)}")
-    shape = (1,) * (len(lead) - pos.ndim) + pos.shape
-    try:
-        np.broadcast_shapes(shape, tuple(lead))
-    except ValueError:
-        raise ValueError(f"parameter 'positions' has shape {pos.shape}, which does not broadcast to "
-                         f"x.shape[:-1] = {tuple(lead)}") from None
-    table = xp.ascontiguousarray(pos.reshape(-1))
-    # the smallest k with shape[:k] all ones and shape[k:] == lead[k:]: a periodic row map
-    for k in range(len(lead) + 1):
-        if all(s == 1 for s in shape[:k]) and tuple(shape[k:]) == tuple(lead[k:]):
-            return table, None
-    index = xp.arange(table.shape[0], dtype=xp.int64).reshape(shape)
-    return table, xp.ascontiguousarray(xp.broadcast_to(index, tuple(lead)).reshape(-1))
+def _cupy_apply(x, positions, inv_freq, layout, attention_factor, out):
+    return _xp.apply(device_module(), x, positions, inv_freq, layout, attention_factor, out=out)
 
 
 def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, out=None, backend="auto"):
@@ -75,10 +40,14 @@ def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, out=No
     Parameters
     ----------
     x : array_like, shape (..., seq, d)
-        Queries or keys; float32 stays float32, anything else becomes float64.
+        Queries or keys, e.g. ``(H, L, d)`` or ``(B, H, L, d)``; float32
+        stays float32, anything else becomes float64.
     positions : array_like of int or float
-        Shape broadcastable to ``x.shape[:-1]``, e.g. ``(seq,)`` or
-        ``(batch, 1, seq)``. Non-integer positions are allowed (PI, ReRoPE).
+        ``(L,)`` (shared), ``(B, L)`` with a 4-D ``x`` of shape ``(B, H, L, d)``
+        (per-sequence positions, transformers' ``position_ids``, shared by the
+        heads), or any shape broadcastable to ``x.shape[:-1]`` such as
+        ``(B, 1, L)`` or ``(B, H, L)``. Non-integer positions are allowed (PI,
+        ReRoPE).
     inv_freq : array_like, shape (h,)
         The frequencies, ``2 h <= d`` (from :func:`inv_freq` / :func:`scaled_inv_freq`).
     layout : {"half", "interleaved"}
@@ -88,8 +57,11 @@ def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, out=No
         C-contiguous array of ``x``'s shape and output dtype to write into
         (saves the allocation; must not overlap ``x``); a CuPy array on the
         ``"cupy"`` backend.
-    backend : {"auto", "numba", "numpy", "cupy"}
-        ``"cupy"`` (chosen by ``"auto"`` when ``x``, ``positions`` or
+    backend : {"auto", "reference", "numba", "cupy"}
+        ``"reference"`` (or ``"numpy"``): the definition
+        ``refimpl/rope/reference.py`` (``x cos + rotate_half(x) sin``).
+        ``"numba"`` (chosen by ``"auto"`` on the CPU): the fused kernel of
+        ``refimpl/rope/_fast.py``. ``"cupy"`` (chosen by ``"auto"`` when ``x``, ``positions`` or
         ``inv_freq`` is a CuPy array): a fused CUDA kernel, one read of ``x``
         and one write, float64 angles and rotation, rounded once; returns a
         CuPy array (also for NumPy inputs with ``backend="cupy"``). See
@@ -98,13 +70,16 @@ def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, out=No
     Returns
     -------
     ndarray, shape of ``x``, dtype float32 for float32 ``x``, else float64.
+        A coordinate whose rotation exceeds the dtype's range is ``inf``
+        (only when ``attention_factor * |x|`` is near the top of the range,
+        e.g. float32 pairs near 3.4e38).
 
     Raises
     ------
     ValueError
         Unknown ``layout``; ``2*len(inv_freq) > d``; ``positions`` not
         broadcastable to ``x.shape[:-1]``; NaN/Inf in ``x``, ``positions`` or
-        ``inv_freq``.
+        ``inv_freq``; an angle ``n theta`` beyond the float64 range.
 
     Notes
     -----
@@ -115,9 +90,14 @@ def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, out=No
     transformers' ``apply_rotary_pos_emb`` and GPT-J's rotation (float64
     tensors) to 1e-12. The two layouts are the same map up to the fixed
     permutation :func:`layout_permutation`.
-    numba (parallel, fused) and NumPy agree to a few ulp (their cos/sin
-    differ in the last bit); so does the CuPy kernel (CUDA ``sincos``, max
-    2 ulp; tested in the ``gpu`` tests).
+    numba (parallel, fused) and the reference agree to a few ulp (their
+    cos/sin differ in the last bit); so does the CuPy kernel (CUDA
+    ``sincos``, max 2 ulp; tested in the ``gpu`` tests).
+    Low precision: a kernel that computes in bfloat16/float16 with cos/sin
+    of float32 angles rounded to the dtype and one multiply-add per output
+    stays within ``8u`` of the largest output (``u = 2**-8`` for bfloat16,
+    ``2**-11`` for float16; the tolerances of the ``rope.apply`` case, derived in
+    ``refimpl/rope/cases.py``).
 
     References
     ----------
@@ -132,40 +112,18 @@ def apply(x, positions, inv_freq, layout="half", attention_factor=1.0, *, out=No
     <BLANKLINE>
            [[0., 0., 1., 0.]]])
     """
-    if wants_cupy(backend, x, positions, inv_freq, out):
-        resolve_backend(backend, x, positions, inv_freq, out, supported=("numpy", "numba", "cupy"))
-        return _cupy.apply_xp(device_module(), x, positions, inv_freq, layout, attention_factor, out=out)
-    layout = check_choice(layout, "layout", LAYOUTS)
-    xa = np.asarray(x)
-    dtype = np.float32 if xa.dtype == np.float32 else np.float64
-    xa = as_array(xa, "x", dtype=dtype, min_ndim=2, finite=False)  # finiteness: checked by the kernel pass
-    th = _check_inv_freq(inv_freq)
-    d = xa.shape[-1]
-    if 2 * th.shape[0] > d:
-        raise ValueError(f"parameter 'inv_freq' has {th.shape[0]} pairs but x has only d={d} coordinates "
-                         f"(need 2*len(inv_freq) <= d)")
-    pos = _as_positions(positions)
-    scale = check_real(attention_factor, "attention_factor")
-    lead = xa.shape[:-1]
-    table, rowmap = _position_rows(pos, lead)
-    backend = resolve_backend(backend, xa)
-    x2 = xa.reshape(-1, d)
-    if out is None:
-        res = np.empty(xa.shape, dtype=dtype)
-    else:
-        if not isinstance(out, np.ndarray) or out.shape != xa.shape or out.dtype != dtype \
-                or not out.flags.c_contiguous or not out.flags.writeable:
-            raise ValueError(f"parameter 'out' must be a writeable C-contiguous {np.dtype(dtype).name} array of "
-                             f"shape {xa.shape}")
-        if np.may_share_memory(out, xa):
-            raise ValueError("parameter 'out' must not overlap x")
-        res = out
-    if x2.shape[0]:
-        fn = _kernels.apply_rope_nb if backend == "numba" else _kernels.apply_rope_np
-        n_bad = fn(x2, table, th, scale, layout == "half", res.reshape(-1, d), rowmap)
-        if n_bad:
-            raise ValueError(f"parameter 'x' must be finite; {n_bad} row(s) contain NaN or Inf")
-    return res
+    name, impl = pick(backend, x, positions, inv_freq, out, reference=reference.apply, numba=_fast.apply,
+                      cupy=_cupy_apply)
+    if name == "cupy":  # validates with xp = cupy: the same checks and messages (_xp.validate)
+        return impl(x, positions, inv_freq, layout, attention_factor, out)
+    # the numba kernel counts non-finite rows of x in its own pass; the reference checks first
+    x, pos, th, layout, scale, res = _xp.validate(np, x, positions, inv_freq, layout, attention_factor, out,
+                                                  finite_x=name == "reference")
+    if name == "reference":
+        with np.errstate(over="ignore"):  # an output beyond the dtype's range is inf (documented)
+            res[...] = reference.apply(x.astype(np.float64, copy=False), pos, th, layout, scale)  # rounded once
+        return res
+    return impl(x, pos, th, layout, scale, res)
 
 
 def layout_permutation(d):
@@ -182,6 +140,7 @@ def layout_permutation(d):
     from .frequencies import _check_d
 
     d = _check_d(d)
+    check_size(d, "d")
     return np.concatenate([np.arange(0, d, 2), np.arange(1, d, 2)])
 
 
@@ -219,6 +178,7 @@ def rotation_matrix(m, inv_freq, layout="interleaved"):
     layout = check_choice(layout, "layout", LAYOUTS)
     m = check_real(m, "m")
     th = _check_inv_freq(inv_freq)
+    _xp.check_angles(np.array([m]), th)
     h = th.shape[0]
     c, s = np.cos(m * th), np.sin(m * th)
     R = np.zeros((2 * h, 2 * h))

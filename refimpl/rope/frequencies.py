@@ -22,7 +22,8 @@ import math
 
 import numpy as np
 
-from .._validation import as_array, check_choice, check_int, check_real
+from .._validation import check_bool, check_choice, check_int, check_real, check_size
+from ._xp import real_array
 
 __all__ = ["METHODS", "inv_freq", "rotations", "scaled_inv_freq", "yarn_correction_dim", "yarn_get_mscale"]
 
@@ -31,6 +32,7 @@ def _check_d(d, min_value=2):
     d = check_int(d, "d", min_value=min_value)
     if d % 2:
         raise ValueError(f"parameter 'd' must be an even integer (RoPE rotates pairs), got {d}")
+    check_size(d // 2, "d")  # d/2 frequencies: refuse before NumPy makes an empty or huge array
     return d
 
 
@@ -42,6 +44,19 @@ def _check_factor(factor, name="factor"):
     if factor is None:
         raise ValueError(f"parameter '{name}' is required for this method (a real number >= 1)")
     return check_real(factor, name, low=1.0)
+
+
+#: ln of the largest float64 (a scaled base beyond it has no float64 value)
+_LN_MAX = math.log(np.finfo(np.float64).max)
+
+
+def _scaled_base(base, mult, power, what):
+    """``base * mult ** power``, or ValueError when it leaves float64 (finite inputs, no OverflowError)."""
+    ln = math.log(base) + power * math.log(mult)
+    if ln >= _LN_MAX:
+        raise ValueError(f"parameter 'factor' is too large: the scaled base {what} = exp({ln:.4g}) exceeds the "
+                         f"float64 range")
+    return base * mult ** power
 
 
 def _pair_exponent(d):
@@ -113,9 +128,14 @@ def rotations(inv_freq, length):
     >>> rotations([1.0, 0.5], 2 * np.pi)
     array([1. , 0.5])
     """
-    th = as_array(inv_freq, "inv_freq", ndim=1)
+    th = real_array(inv_freq, "inv_freq", ndim=1)
     length = check_real(length, "length", low=0.0, low_open=True)
-    return length * th / (2.0 * math.pi)
+    with np.errstate(over="ignore"):
+        r = th / (2.0 * math.pi) * length
+    if not np.all(np.isfinite(r)):
+        raise ValueError("parameters 'inv_freq' and 'length': the rotation count L theta / (2 pi) exceeds the "
+                         "float64 range")
+    return r
 
 
 def yarn_correction_dim(num_rotations, d, base, original_max_position):
@@ -138,7 +158,10 @@ def yarn_correction_dim(num_rotations, d, base, original_max_position):
     d = _check_d(d)
     base = _check_base(base)
     L = check_real(original_max_position, "original_max_position", low=0.0, low_open=True)
-    return d * math.log(L / (2.0 * math.pi * r)) / (2.0 * math.log(base))
+    ratio = L / (2.0 * math.pi * r)
+    # the ratio leaves float64 only for extreme inputs; its log does not
+    ln = math.log(ratio) if 0.0 < ratio < math.inf else math.log(L) - math.log(2.0 * math.pi) - math.log(r)
+    return d * ln / (2.0 * math.log(base))
 
 
 def yarn_get_mscale(scale, mscale=1.0):
@@ -158,7 +181,11 @@ def yarn_get_mscale(scale, mscale=1.0):
     m = check_real(mscale, "mscale")
     if s <= 1.0:
         return 1.0
-    return 0.1 * m * math.log(s) + 1.0
+    out = 0.1 * m * math.log(s) + 1.0
+    if not math.isfinite(out):
+        raise ValueError(f"parameters 'scale' and 'mscale': 0.1 mscale ln(scale) + 1 exceeds the float64 range "
+                         f"(mscale={m:g}, scale={s:g})")
+    return out
 
 
 # --------------------------------------------------------------------------- methods
@@ -175,13 +202,13 @@ def _ntk(d, base, factor):
     k = _check_factor(factor)
     if d < 4:
         raise ValueError(f"parameter 'd' must be >= 4 for method 'ntk' (exponent d/(d-2)), got {d}")
-    return (base * k ** (d / (d - 2.0))) ** (-_pair_exponent(d)), 1.0
+    return _scaled_base(base, k, d / (d - 2.0), "b k^(d/(d-2))") ** (-_pair_exponent(d)), 1.0
 
 
 def _ntk_old(d, base, factor):
     # Su's base conversion beta -> beta k^(2/d), i.e. b' = b k ("NTK-RoPE-old", kexue.fm/archives/9706)
     k = _check_factor(factor)
-    return (base * k) ** (-_pair_exponent(d)), 1.0
+    return _scaled_base(base, k, 1.0, "b k") ** (-_pair_exponent(d)), 1.0
 
 
 def _ntk_fixed(d, base, factor):
@@ -210,7 +237,7 @@ def _dynamic_ntk(d, base, factor=None, seq_len=None, original_max_position=None)
     seq_len = check_int(seq_len, "seq_len", min_value=1)
     L_max = check_int(original_max_position, "original_max_position", min_value=1)
     L = max(seq_len, L_max)
-    new_base = base * (f * L / L_max - (f - 1.0)) ** (d / (d - 2.0))
+    new_base = _scaled_base(base, f * L / L_max - (f - 1.0), d / (d - 2.0), "b (k L/L0 - (k-1))^(d/(d-2))")
     return new_base ** (-_pair_exponent(d)), 1.0
 
 
@@ -246,9 +273,7 @@ def _yarn(d, base, factor, original_max_position=None, beta_fast=32.0, beta_slow
         r = L * theta / (2.0 * math.pi)
         gamma = np.clip((r - beta_slow) / (beta_fast - beta_slow), 0.0, 1.0)
     else:
-        truncate = True if truncate is None else truncate
-        if not isinstance(truncate, (bool, np.bool_)):
-            raise TypeError(f"parameter 'truncate' must be a bool, got {truncate!r}")
+        truncate = True if truncate is None else check_bool(truncate, "truncate")
         # transformers: a ramp linear in the pair index between the correction dims of beta_fast and beta_slow
         low = yarn_correction_dim(beta_fast, d, base, L)
         high = yarn_correction_dim(beta_slow, d, base, L)
@@ -270,24 +295,25 @@ def _llama3(d, base, factor, original_max_position=None, low_freq_factor=1.0, hi
     L = check_real(original_max_position, "original_max_position", low=0.0, low_open=True)
     lo = check_real(low_freq_factor, "low_freq_factor", low=0.0, low_open=True)
     hi = check_real(high_freq_factor, "high_freq_factor", low=0.0, low_open=True)
-    if not lo < hi:
-        raise ValueError(f"parameter 'low_freq_factor' must be < high_freq_factor (got {lo}, {hi})")
+    if not lo <= hi:
+        raise ValueError(f"parameter 'low_freq_factor' must be <= high_freq_factor (got {lo}, {hi})")
     theta = inv_freq(d, base)
-    wavelen = 2.0 * math.pi / theta
-    # r = L / wavelen = rotations over the training length; ramp linear in r between lo and hi
-    smooth = (L / wavelen - lo) / (hi - lo)
-    mid = (1.0 - smooth) * theta / f + smooth * theta
-    out = np.where(wavelen > L / lo, theta / f, np.where(wavelen < L / hi, theta, mid))
-    return out, 1.0
+    # Meta's apply_scaling: wavelen < L/hi keeps theta, wavelen > L/lo divides by f, and in between
+    # smooth = (r - lo)/(hi - lo) with r = L/wavelen (rotations over the training length) blends the two.
+    # lo == hi (Llama 4 Scout: factor 16, both factors 1) leaves no band: a step at r = lo.
+    r = L * theta / (2.0 * math.pi)
+    smooth = np.clip((r - lo) / (hi - lo), 0.0, 1.0) if lo < hi else (r > lo).astype(np.float64)
+    return (1.0 - smooth) * theta / f + smooth * theta, 1.0
 
 
 def _longrope(d, base, factor=None, ext_factors=None, original_max_position=None, attention_factor=None):
     if ext_factors is None:
         raise ValueError("method 'longrope' requires parameter 'ext_factors' (shape (d/2,), positive)")
-    ext = as_array(ext_factors, "ext_factors", ndim=1, shape=(d // 2,))
+    ext = real_array(ext_factors, "ext_factors", ndim=1, shape=(d // 2,))
     if np.any(ext <= 0):
         raise ValueError("parameter 'ext_factors' must be positive")
-    out = 1.0 / (ext * base ** _pair_exponent(d))
+    with np.errstate(over="ignore"):  # ext b^(2i/d) beyond float64: its reciprocal rounds to 0, as it should
+        out = 1.0 / (ext * base ** _pair_exponent(d))
     if attention_factor is not None:
         return out, check_real(attention_factor, "attention_factor", low=0.0, low_open=True)
     if factor is None:

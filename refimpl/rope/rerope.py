@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_array, check_choice, check_int, check_real
-from .apply import LAYOUTS, apply, layout_permutation
+from .._validation import check_choice, check_int, check_real, check_size
+from . import reference
+from ._xp import real_array
+from .apply import LAYOUTS, apply
 
 __all__ = ["logn_scale", "relative_positions", "rerope_decode_scores", "rerope_scores"]
 
@@ -22,15 +24,6 @@ def _check_window(window):
     if window is None:
         raise ValueError("parameter 'window' is required for ReRoPE (a real number >= 1)")
     return check_real(window, "window", low=1.0)
-
-
-def _rel(delta, method, window, factor):
-    """rho(delta) for delta = i - j (any real array)."""
-    if method == "rope":
-        return delta.astype(np.float64)
-    if method == "rerope":
-        return np.minimum(delta, window).astype(np.float64)
-    return np.where(delta < window, delta, window + (delta - window) / factor).astype(np.float64)
 
 
 def _method_args(method, window, factor):
@@ -101,14 +94,27 @@ def relative_positions(L, method="rope", window=None, factor=None):
     """
     L = check_int(L, "L", min_value=1)
     method, window, factor = _method_args(method, window, factor)
+    check_size((L, L), "L")
     idx = np.arange(L)
-    return _rel(idx[:, None] - idx[None, :], method, window, factor)
+    return reference.relative_positions(idx[:, None] - idx[None, :], window, factor)
+
+
+def _check_scores(out):
+    if not np.all(np.isfinite(out)):
+        raise ValueError("parameters 'q' and 'k': a score q^T R k exceeds the float64 range (|q| |k| too large)")
+    return out
+
+
+def _finite_scores(fn, *args):
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = fn(*args)
+    return _check_scores(out)
 
 
 def _qk(q, k, layout):
     layout = check_choice(layout, "layout", LAYOUTS)
-    qa = as_array(q, "q", min_ndim=2)
-    ka = as_array(k, "k", min_ndim=2)
+    qa = real_array(q, "q", min_ndim=2)
+    ka = real_array(k, "k", min_ndim=2)
     if qa.shape != ka.shape:
         raise ValueError(f"parameters 'q' and 'k' must have the same shape (..., L, d), got {qa.shape} and {ka.shape}")
     return qa, ka, layout
@@ -117,16 +123,15 @@ def _qk(q, k, layout):
 def rerope_scores(q, k, inv_freq, window, factor=None, *, method="two_pass", layout="half"):
     r"""ReRoPE (``factor=None``) or Leaky ReRoPE logits :math:`a_{ij} = q_i^\top\mathcal R_{-\rho_{ij}}k_j`.
 
-    ``method="two_pass"`` is Su's computation [1]_: pass 1 is plain RoPE,
+    ``method="direct"`` is the definition (``reference.rerope_scores``):
+    every query rotated by :math:`\rho_{ij}` from :func:`relative_positions`
+    against the un-rotated keys, O(L^2 d) time and memory (a check route, not
+    for long sequences). ``method="two_pass"`` (default) is Su's computation [1]_: pass 1 is plain RoPE,
     :math:`a^{(1)}_{ij} = (\mathcal R_i q_i)^\top(\mathcal R_j k_j)`; pass 2 is
     :math:`a^{(2)}_{ij} = (\mathcal R_w q_i)^\top k_j` (ReRoPE) or
     :math:`(\mathcal R_{(i-w)/k+w} q_i)^\top(\mathcal R_{j/k}k_j)` (Leaky);
     then :math:`a_{ij} = a^{(1)}_{ij}` where :math:`i - j < w`, else
-    :math:`a^{(2)}_{ij}`. ``method="direct"`` evaluates the complex form
-    :math:`\mathrm{Re}\sum_p z^q_{ip}\bar z^k_{jp} e^{\mathrm i\rho_{ij}\theta_p}`
-    with :math:`\rho` from :func:`relative_positions` (O(L^2 d) time and
-    memory: a check route, not for long sequences). The two agree to
-    rounding (tested to ``1e-12`` relative to :math:`\sum|q||k|`).
+    :math:`a^{(2)}_{ij}`. The two agree to rounding (tested to ``1e-12`` relative to :math:`\sum|q||k|`).
 
     Parameters
     ----------
@@ -170,21 +175,24 @@ def rerope_scores(q, k, inv_freq, window, factor=None, *, method="two_pass", lay
     """
     qa, ka, layout = _qk(q, k, layout)
     method = check_choice(method, "method", ("two_pass", "direct"))
-    th = as_array(inv_freq, "inv_freq", ndim=1, min_size=1)
+    th = real_array(inv_freq, "inv_freq", ndim=1, min_size=1)
     L, d = qa.shape[-2], qa.shape[-1]
     if 2 * th.shape[0] != d:
         raise ValueError(f"parameter 'inv_freq' must have d/2 = {d / 2:g} entries, got {th.shape[0]}")
     rel_method = "rerope" if factor is None else "leaky_rerope"
     _, w, kf = _method_args(rel_method, window, factor)
-    pos = np.arange(L, dtype=np.float64)
     if method == "direct":
-        rho = _rel(pos[:, None] - pos[None, :], rel_method, w, kf)
-        perm = layout_permutation(d) if layout == "half" else np.arange(d)
-        qi, ki = (qa, ka) if layout == "interleaved" else (qa[..., np.argsort(perm)], ka[..., np.argsort(perm)])
-        zq = qi[..., 0::2] + 1j * qi[..., 1::2]
-        zk = ki[..., 0::2] + 1j * ki[..., 1::2]
-        phase = np.exp(1j * rho[:, :, None] * th[None, None, :])
-        return np.einsum("...ip,...jp,ijp->...ij", zq, zk.conj(), phase).real
+        check_size(qa.shape[:-1] + (L, d), "q", itemsize=16)
+        return _finite_scores(reference.rerope_scores, qa, ka, th, w, kf, layout)
+    check_size(qa.shape[:-1] + (L,), "q")
+    pos = np.arange(L, dtype=np.float64)
+    # Su's two passes: plain RoPE, then the query at w (ReRoPE) or (i - w)/k + w against keys at j/k (Leaky)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = _two_pass(qa, ka, th, w, kf, layout, pos, L)
+    return _check_scores(out)
+
+
+def _two_pass(qa, ka, th, w, kf, layout, pos, L):
     a1 = apply(qa, pos, th, layout) @ np.swapaxes(apply(ka, pos, th, layout), -1, -2)
     if kf is None:
         a2 = apply(qa, np.full(L, w), th, layout) @ np.swapaxes(ka, -1, -2)
@@ -234,21 +242,18 @@ def rerope_decode_scores(q_last, k_cache_pre_rope, inv_freq, window, factor=None
     array([1.755165, 1.755165, 2.      ])
     """
     layout = check_choice(layout, "layout", LAYOUTS)
-    qa = as_array(q_last, "q_last", min_ndim=1)
-    ka = as_array(k_cache_pre_rope, "k_cache_pre_rope", min_ndim=2)
+    qa = real_array(q_last, "q_last", min_ndim=1)
+    ka = real_array(k_cache_pre_rope, "k_cache_pre_rope", min_ndim=2)
     if ka.shape[:-2] != qa.shape[:-1] or ka.shape[-1] != qa.shape[-1]:
         raise ValueError(f"parameter 'k_cache_pre_rope' must have shape (..., L, d) = {qa.shape[:-1]} + (L, "
                          f"{qa.shape[-1]}) to match q_last, got {ka.shape}")
-    th = as_array(inv_freq, "inv_freq", ndim=1, min_size=1)
+    th = real_array(inv_freq, "inv_freq", ndim=1, min_size=1)
     d = qa.shape[-1]
     if 2 * th.shape[0] != d:
         raise ValueError(f"parameter 'inv_freq' must have d/2 = {d / 2:g} entries, got {th.shape[0]}")
     rel_method = "rerope" if factor is None else "leaky_rerope"
     _, w, kf = _method_args(rel_method, window, factor)
-    L = ka.shape[-2]
-    delta = (L - 1) - np.arange(L, dtype=np.float64)  # i - j
-    k_rot = apply(ka, -_rel(delta, rel_method, w, kf), th, layout)
-    return np.einsum("...d,...jd->...j", qa, k_rot)
+    return _finite_scores(reference.rerope_decode_scores, qa, ka, th, w, kf, layout)
 
 
 def logn_scale(n, train_len):
@@ -279,7 +284,7 @@ def logn_scale(n, train_len):
     >>> logn_scale([1, 512, 4096, 512**2], 512)
     array([1.  , 1.  , 1.33..., 2.  ])
     """
-    na = as_array(n, "n").reshape(np.shape(n))
+    na = real_array(n, "n").reshape(np.shape(n))
     if np.any(na < 1):
         raise ValueError("parameter 'n' must be >= 1 (a length or 1-based position)")
     L = check_real(train_len, "train_len", low=1.0, low_open=True)

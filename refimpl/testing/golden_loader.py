@@ -112,8 +112,15 @@ def round_bfloat16(a):
 
 
 def expected_dtype(reference, dtype):
-    """The dtype name a candidate must return for a float64 ``reference`` output at ``dtype``."""
+    """The dtype name a candidate must return for a float64 ``reference`` output at ``dtype``.
+
+    Integer and boolean outputs (indices, permutations, masks) are exact at
+    every dtype: the candidate returns the reference's own dtype.
+    """
     real, cplx = DTYPES[dtype]
+    kind = np.asarray(reference).dtype.kind
+    if kind in "iub":
+        return np.asarray(reference).dtype.name
     if np.iscomplexobj(reference):
         if cplx is None:
             raise GoldenError(f"dtype {dtype!r} has no complex counterpart; use float32 or float64")

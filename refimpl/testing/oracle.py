@@ -105,6 +105,7 @@ class Counterexample:
     reason: str
     expected: object = None
     actual: object = None
+    hint: str = ""
 
     def __repr__(self):
         ins = ", ".join(f"{k}={_show(v)}" for k, v in self.inputs.items())
@@ -172,7 +173,8 @@ class OracleResult:
         if self.counterexample is None:
             return head
         cx = self.counterexample
-        return (f"{head}\n  reason: {cx.reason}\n  smallest failing input: {cx!r}\n  replay it:\n    "
+        hint = f"\n  hint: {cx.hint}" if getattr(cx, "hint", "") else ""
+        return (f"{head}\n  reason: {cx.reason}{hint}\n  smallest failing input: {cx!r}\n  replay it:\n    "
                 + cx.snippet(self.name, self.dtype, self.convert).replace("\n", "\n    "))
 
     def to_dict(self):
@@ -301,6 +303,26 @@ def converter(convert, dtype):
         return _gl.make_converter(convert, dtype)
     except _gl.GoldenError as exc:
         raise ValueError(str(exc)) from None
+
+
+def _explain_by_default(case, cx, held, dtype, rtol, atol):
+    """If the failure goes away with a held boolean option flipped, say which and how to pin it."""
+    if cx.actual is None or not held:
+        return ""
+    args = [(n, v) for n, v in cx.inputs.items() if n not in case.keyword_defaults()]
+    for key, default in held.items():
+        if not isinstance(default, bool):
+            continue
+        kwargs = {k: v for k, v in cx.inputs.items() if k in case.keyword_defaults()}
+        kwargs[key] = not default
+        try:
+            other = case.call_reference(args, kwargs)
+        except Exception:  # noqa: BLE001 - a hint only
+            continue
+        if _gl.compare_outputs(other, cx.actual, dtype, rtol, atol, rule=case.rule, check_dtype=False).ok:
+            return (f"the candidate agrees with refimpl at {key}={not default!r}, while refimpl's default is "
+                    f"{key}={default!r}; if that is the convention you port, pin it: fixed={{{key!r}: {not default!r}}}")
+    return ""
 
 
 def run_examples(case, candidate, *, n=6, dtype="float64", convert=None, fixed=None, rtol=None, atol=None):
@@ -476,6 +498,7 @@ def check_against(name, candidate, *, dtype="float64", max_examples=100, convert
         test()
     except _Failure as exc:
         cx = exc.cx
+        cx.hint = _explain_by_default(case, cx, auto, dtype, rtol, atol)
     if stats["n"] == 0:
         raise ValueError(f"oracle {name!r}: no example satisfied fixed={fixed} with the candidate's options "
                          f"held at their defaults {auto}; pass fixed= consistent with the candidate")

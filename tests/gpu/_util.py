@@ -81,14 +81,12 @@ class NumpyAsCupy:
 def numpy_as_cupy(monkeypatch):
     import refimpl._backend as backend
     import refimpl._gpu as gpu
-    from refimpl.rope import _cupy as rope_cupy
-    from refimpl.rope import _kernels as rope_kernels
+    from refimpl.rope import _xp as rope_xp
     from refimpl.ssm import _cupy as ssm_cupy
 
     fake = NumpyAsCupy()
     monkeypatch.setattr(backend, "cupy_or_none", lambda: fake)
     monkeypatch.setattr(gpu, "cupy_or_none", lambda: fake)
-    monkeypatch.setattr(rope_cupy, "apply_rope_fused",
-                        lambda xp, *a: rope_kernels.apply_rope_xp(xp, *a))
+    monkeypatch.setattr(rope_xp, "fused_kernel", rope_xp.rotate)
     monkeypatch.setattr(ssm_cupy, "cauchy_raw", ssm_cupy.cauchy_xp)
     return fake

@@ -38,12 +38,11 @@ def test_no_gpu_registers_no_case(monkeypatch):
 def test_cases_run_quick_with_stand_in(monkeypatch):
     gpu, cases = _load_gpu_bench(monkeypatch, FakeCupy())
     monkeypatch.setattr(gpu, "_torch_cuda", lambda: None)
-    import refimpl.rope._cupy as rope_cupy
+    import refimpl.rope._xp as rope_xp
     import refimpl.ssm._cupy as ssm_cupy
-    from refimpl.rope import _kernels as rope_kernels
 
     # the RawKernels need CUDA: route the stand-in through the xp twins
-    monkeypatch.setattr(rope_cupy, "apply_rope_fused", lambda xp, *a: rope_kernels.apply_rope_xp(xp, *a))
+    monkeypatch.setattr(rope_xp, "fused_kernel", rope_xp.rotate)
     monkeypatch.setattr(ssm_cupy, "cauchy_raw", ssm_cupy.cauchy_xp)
     expected = {"gpu.attention_causal_16k", "gpu.attention_causal_64k", "gpu.rope_1m_float32",
                 "gpu.rope_1m_float64", "gpu.cauchy_65536", "gpu.newton_schulz_8192",

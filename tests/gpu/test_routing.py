@@ -15,7 +15,7 @@ import refimpl.attention.core as attention_core
 from refimpl import BackendUnavailableError, _backend
 from refimpl.attention import _xp as attention_cupy
 from refimpl.attention import attention, entropy_invariant_attention
-from refimpl.rope import _cupy as rope_cupy
+from refimpl.rope import _xp as rope_xp
 from refimpl.rope import apply, inv_freq
 
 from ._util import FakeCupyArray
@@ -87,14 +87,14 @@ def test_entropy_invariant_attention_cupy_input_uses_device_prepare(fake_gpu, mo
 
 
 def test_rope_cupy_input_routes_to_cupy_path(fake_gpu, monkeypatch):
-    calls = _recorder(monkeypatch, rope_cupy, "apply_xp")
+    calls = _recorder(monkeypatch, rope_xp, "apply")
     x = FakeCupyArray(np.ones((5, 8)))
     assert apply(x, np.arange(5), inv_freq(8), "interleaved") == "from-cupy-path"
     assert calls[0][0] is FAKE_CP and calls[0][1][3] == "interleaved"
 
 
 def test_rope_cupy_positions_alone_select_cupy(fake_gpu, monkeypatch):
-    calls = _recorder(monkeypatch, rope_cupy, "apply_xp")
+    calls = _recorder(monkeypatch, rope_xp, "apply")
     apply(np.ones((5, 8)), FakeCupyArray(np.arange(5)), inv_freq(8))
     assert len(calls) == 1
 
@@ -131,4 +131,4 @@ def test_numpy_input_does_not_touch_cupy(monkeypatch):
 def test_core_modules_import_the_cupy_modules():
     """The dispatch in the public modules points at the CuPy modules tested on the GPU."""
     assert attention_core._xp is attention_cupy
-    assert rope_apply._cupy is rope_cupy
+    assert rope_apply._xp is rope_xp

@@ -73,6 +73,12 @@ BAD = [
     ("'distance'", lambda: abel_bound(np.ones(8), np.ones(8), np.nan, inv_freq(8))),
     ("'d'", lambda: decay_curve(5, [1.0])),
     ("'distances'", lambda: decay_curve(8, [np.inf])),
+    # from a fuzz: these returned [] or NaN, or grew a list until memory ran out
+    ("'d'.*bytes", lambda: decay_curve(2**64, [0.0, 1.0])),
+    ("'ndigits'.*bytes", lambda: beta_digits(1749, 16, 10**12)),
+    ("'d'.*bytes", lambda: decay_curve(2**40, np.zeros(10**6))),
+    ("'distance'.*bytes", lambda: abel_bound(np.ones(2 * 10**5), np.ones(2 * 10**5), np.zeros(10**6),
+                                             np.ones(10**5))),
 ]
 
 
@@ -90,3 +96,16 @@ def test_article_base_for_three_digits():
         digits = beta_digits(n, beta, 3)
         assert sum(dg * beta**p for dg, p in zip(digits, (2, 1, 0))) == n
     assert beta_digits(1999, 12, 4)[0] > 0  # base 12 needs a 4th digit
+
+
+def test_flag_floor_is_a_bool():
+    with pytest.raises(TypeError, match="'floor'"):
+        beta_digits(1749, 16, 3, floor="no")
+    with pytest.raises(TypeError, match="'floor'"):
+        beta_digits(1749, 16, 3, floor=1)
+
+
+def test_extremes():
+    with pytest.raises(ValueError, match="float64"):
+        abel_bound(np.full(2, 1e200), np.full(2, 1e200), 1.0, [1.0])
+    np.testing.assert_array_equal(beta_digits(1e308, 1e308, 3, floor=False), [0.0, 1.0, 0.0])

@@ -21,9 +21,9 @@ def rel(a, b):
 
 def test_inv_freq_values_and_beta_view():
     th = inv_freq(8)
-    np.testing.assert_allclose(th, [1.0, 0.1, 0.01, 0.001], rtol=4 * EPS)
+    np.testing.assert_allclose(th, [1.0, 0.1, 0.01, 0.001], rtol=4 * EPS, atol=0)
     beta = 10000.0 ** (2 / 128)
-    np.testing.assert_allclose(inv_freq(128), beta ** -np.arange(64.0), rtol=64 * EPS)
+    np.testing.assert_allclose(inv_freq(128), beta ** -np.arange(64.0), rtol=64 * EPS, atol=0)
 
 
 def test_methods_registry_is_the_api_list():
@@ -78,9 +78,9 @@ def test_ntk_mixed_lambdas(d, k, b):
 @given(d=big_dims, k=factors)
 def test_ntk_mixed_endpoints_are_fixed_and_pi(d, k):
     np.testing.assert_allclose(scaled_inv_freq(d, "ntk_mixed", factor=k, b=1.0)[0],
-                               scaled_inv_freq(d, "ntk_fixed", factor=k)[0], rtol=64 * EPS)
+                               scaled_inv_freq(d, "ntk_fixed", factor=k)[0], rtol=64 * EPS, atol=0)
     pi = scaled_inv_freq(d, "linear", factor=k)[0]
-    np.testing.assert_allclose(scaled_inv_freq(d, "ntk_mixed", factor=k, b=0.0)[0], pi, rtol=64 * EPS)
+    np.testing.assert_allclose(scaled_inv_freq(d, "ntk_mixed", factor=k, b=0.0)[0], pi, rtol=64 * EPS, atol=0)
     # b -> 0: the difference from PI shrinks like b
     err = np.max(rel(scaled_inv_freq(d, "ntk_mixed", factor=k, b=1e-9)[0], pi))
     assert err <= 1e-8 * math.log(k) * math.log(d) + 64 * EPS
@@ -224,3 +224,101 @@ def test_bad_inv_freq_input():
         inv_freq(8, base=0.5)
     with pytest.raises(TypeError, match="'d'"):
         inv_freq(8.0)
+
+
+# --------------------------------------------------------------------------- YaRN's threshold s <= 1
+
+SWEEP = np.concatenate([[1 + 1e-12, 1 + 1e-9, 1.0001, 1.001, 1.01, 1.015, 1.02, 1.03], np.geomspace(1.05, 64, 40)])
+
+
+@pytest.mark.parametrize("s", SWEEP)
+def test_yarn_get_mscale_is_01_ln_s_plus_1_right_above_one(s):
+    """get_mscale(s) = 0.1 ln s + 1 for every s > 1: a threshold moved to s <= 1.02 is caught at 1.01
+    (it would return 1, off by 0.1 ln 1.01 = 1e-3)."""
+    assert yarn_get_mscale(s) == pytest.approx(0.1 * math.log(s) + 1.0, rel=2 * EPS, abs=0)
+    assert yarn_get_mscale(s) > 1.0
+    assert yarn_get_mscale(s, 0.707) == pytest.approx(0.0707 * math.log(s) + 1.0, rel=2 * EPS, abs=0)
+
+
+@pytest.mark.parametrize("s", [1e-3, 0.5, 0.999999, 1.0])
+def test_yarn_get_mscale_is_one_at_or_below_one(s):
+    assert yarn_get_mscale(s) == 1.0 and yarn_get_mscale(s, 3.0) == 1.0
+
+
+@pytest.mark.parametrize("ramp", ["rotations", "hf"])
+@pytest.mark.parametrize("s", [1.01, 1.02, 1.5, 40.0])
+def test_yarn_attention_factor_at_small_factors(ramp, s):
+    _, af = scaled_inv_freq(64, "yarn", factor=s, original_max_position=4096, ramp=ramp)
+    assert af == pytest.approx(0.1 * math.log(s) + 1.0, rel=2 * EPS, abs=0)
+    _, af = scaled_inv_freq(64, "yarn", factor=s, original_max_position=4096, ramp=ramp, mscale=1.0,
+                            mscale_all_dim=0.707)
+    assert af == pytest.approx((0.1 * math.log(s) + 1) / (0.0707 * math.log(s) + 1), rel=4 * EPS, abs=0)
+    assert af > 1.0
+
+
+# --------------------------------------------------------------------------- llama3 with equal factors
+
+def _meta_apply_scaling(theta, factor, lo, hi, L):
+    """meta-llama's apply_scaling, transcribed: keep below L/hi, divide above L/lo, blend in between."""
+    out = []
+    for t in theta:
+        wavelen = 2 * math.pi / t
+        if wavelen < L / hi:
+            out.append(t)
+        elif wavelen > L / lo:
+            out.append(t / factor)
+        else:
+            smooth = (L / wavelen - lo) / (hi - lo)
+            out.append((1 - smooth) * t / factor + smooth * t)
+    return np.array(out)
+
+
+@given(d=big_dims, k=factors, L=lengths, lo=st.floats(0.25, 8.0), base=st.sampled_from([1e4, 5e5, 1e6]))
+def test_llama3_equal_factors_is_metas_step(d, k, L, lo, base):
+    th = scaled_inv_freq(d, "llama3", base=base, factor=k, original_max_position=L, low_freq_factor=lo,
+                         high_freq_factor=lo)[0]
+    theta = inv_freq(d, base)
+    r = L * theta / (2 * math.pi)
+    assert set(np.unique(np.round(theta / th, 9))) <= {1.0, round(k, 9)}
+    away = np.abs(r / lo - 1) > 1e-12  # Meta asserts (transformers gives NaN) exactly on the boundary
+    np.testing.assert_allclose(th[away], _meta_apply_scaling(theta, k, lo, lo, L)[away], rtol=2 * EPS, atol=0)
+
+
+def test_llama3_equal_factors_is_the_limit_of_a_shrinking_band():
+    a = scaled_inv_freq(128, "llama3", base=5e5, factor=16.0, original_max_position=8192, low_freq_factor=1.0,
+                        high_freq_factor=1.0)[0]
+    b = scaled_inv_freq(128, "llama3", base=5e5, factor=16.0, original_max_position=8192, low_freq_factor=1.0,
+                        high_freq_factor=1.0 + 1e-9)[0]
+    np.testing.assert_array_equal(a, b)  # no pair sits inside a band of width 1e-9 here
+
+
+def test_fuzz_sizes_raise_naming_the_parameter():
+    for call in (lambda: inv_freq(2**64), lambda: scaled_inv_freq(2**64, "linear", factor=2.0)):
+        with pytest.raises(ValueError, match="'d'.*bytes"):
+            call()
+    with pytest.raises(TypeError, match="'truncate'"):
+        scaled_inv_freq(64, "yarn", factor=2.0, original_max_position=4096, ramp="hf", truncate="no")
+    with pytest.raises(TypeError, match="'d'"):
+        inv_freq(True)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: scaled_inv_freq(4, "ntk", factor=1e308), "'factor'.*float64"),     # was a bare OverflowError
+    (lambda: scaled_inv_freq(4, "ntk_old", factor=1e308), "'factor'.*float64"),  # was silently 0
+    (lambda: scaled_inv_freq(4, "dynamic_ntk", factor=1e300, seq_len=10**18, original_max_position=1),
+     "'factor'.*float64"),
+    (lambda: yarn_get_mscale(1e308, 1e308), "'mscale'"),                         # was inf
+    (lambda: rotations([1e308], 1e308), "'length'"),                             # was inf
+])
+def test_finite_extremes_raise_with_the_reason(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_finite_extremes_with_representable_results():
+    # L / (2 pi r) overflows, its log does not
+    assert yarn_correction_dim(1e-300, 4, 10.0, 1e308) == pytest.approx(
+        4 * (math.log(1e308) - math.log(2 * math.pi) - math.log(1e-300)) / (2 * math.log(10.0)), rel=1e-15)
+    # LongRoPE frequencies below the float64 range are 0 (the correctly rounded value)
+    th, _ = scaled_inv_freq(4, "longrope", ext_factors=[1e308, 1e308])
+    assert th[0] == 1e-308 and th[1] == 0.0

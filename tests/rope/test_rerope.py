@@ -110,3 +110,13 @@ BAD = [
 def test_bad_input(match, call):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("call", [
+    lambda: rerope_scores(np.full((2, 2), 1e200), np.full((2, 2), 1e200), [1.0], 1.0),
+    lambda: rerope_scores(np.full((2, 2), 1e200), np.full((2, 2), 1e200), [1.0], 1.0, method="direct"),
+    lambda: rerope_decode_scores(np.full(2, 1e200), np.full((2, 2), 1e200), [1.0], 1.0),
+])
+def test_score_overflow_raises(call):
+    with pytest.raises(ValueError, match="'q' and 'k'.*float64"):
+        call()

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from refimpl.rope import _peer, apply, inv_freq, scaled_inv_freq
+from refimpl.rope import _peer, apply, scaled_inv_freq
 
 GRID = _peer.grid()
 METHODS = sorted({c["method"] for c in GRID})
@@ -61,51 +61,6 @@ def test_tolerance_is_far_below_a_real_difference():
     a = scaled_inv_freq(128, "yarn", factor=8.0, original_max_position=4096, ramp="rotations")[0]
     b = scaled_inv_freq(128, "yarn", factor=8.0, original_max_position=4096, ramp="hf")[0]
     assert np.max(np.abs(a - b) / b) > 1e4 * _peer.float32_rtol(case)
-
-
-@pytest.mark.peer
-@pytest.mark.parametrize("partial", [1.0, 0.5])
-def test_apply_matches_llama_apply_rotary_pos_emb(partial):
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("transformers")
-    from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
-
-    rng = np.random.default_rng(11)
-    B, H, S, D = 2, 4, 33, 96
-    rot = int(D * partial)
-    th, af = scaled_inv_freq(rot, "yarn", factor=4.0, original_max_position=16, ramp="hf", mscale=0.707,
-                             mscale_all_dim=1.0)
-    q, k = rng.standard_normal((2, B, H, S, D))
-    pos = np.stack([np.arange(S), np.arange(S) + 100])  # per-batch positions, as position_ids
-    emb = np.concatenate([pos[..., None] * th] * 2, axis=-1)  # (B, S, rot): transformers' cat(freqs, freqs)
-    cos, sin = torch.from_numpy(np.cos(emb) * af), torch.from_numpy(np.sin(emb) * af)
-    qt, kt = torch.from_numpy(q), torch.from_numpy(k)
-    q_rot, k_rot = apply_rotary_pos_emb(qt[..., :rot], kt[..., :rot], cos, sin)
-    ref_q = torch.cat([q_rot, qt[..., rot:]], dim=-1).numpy()
-    ref_k = torch.cat([k_rot, kt[..., rot:]], dim=-1).numpy()
-    ours_q = apply(q, pos[:, None, :], th, "half", af)
-    ours_k = apply(k, pos[:, None, :], th, "half", af)
-    np.testing.assert_allclose(ours_q, ref_q, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(ours_k, ref_k, rtol=0, atol=1e-12)
-
-
-@pytest.mark.peer
-def test_apply_interleaved_matches_gptj_rotation():
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("transformers")
-    from transformers.models.gptj.modeling_gptj import apply_rotary_pos_emb
-
-    rng = np.random.default_rng(12)
-    B, S, H, D = 2, 17, 3, 64
-    th = inv_freq(D)
-    x = rng.standard_normal((B, S, H, D))
-    pos = np.arange(S) * 7 + 3
-    ang = pos[:, None] * th
-    sin = torch.from_numpy(np.sin(ang))[None].expand(B, S, D // 2)
-    cos = torch.from_numpy(np.cos(ang))[None].expand(B, S, D // 2)
-    ref = apply_rotary_pos_emb(torch.from_numpy(x), sin, cos).numpy()
-    ours = np.swapaxes(apply(np.swapaxes(x, 1, 2), pos, th, "interleaved"), 1, 2)
-    np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-12)
 
 
 @pytest.mark.peer

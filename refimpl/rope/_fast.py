@@ -1,21 +1,21 @@
-"""numba kernels of refimpl.rope and their NumPy twins.
+"""The fast path of refimpl.rope.apply: a fused numba kernel (tested against ``reference.apply``).
 
-``apply_rope_nb`` is fused: one pass builds the cos/sin table of the distinct
-position rows, a second pass rotates every row of ``x`` in place of the
+``apply`` runs in two passes: one builds the cos/sin table of the distinct
+position rows, the second rotates every row of ``x`` in place of the
 ``x * cos + rotate_half(x) * sin`` expression (no ``rotate_half`` copy, no
-``cat(freqs, freqs)`` table), reading ``x`` once and writing ``out`` once.
-Angles, cos/sin and the rotation are computed in float64 whatever the
-dtype of ``x``; the result is rounded once to ``out``'s dtype.
-
-The twin ``apply_rope_np`` runs the same operations in the same order, but
-NumPy's and numba's (LLVM/libm) ``cos``/``sin`` may differ in the last ulp,
-so the two agree to a few ulp, not bitwise.
+``cat(freqs, freqs)`` table), reading ``x`` once and writing ``out`` once,
+and counting non-finite rows in the same pass. Angles, cos/sin and the
+rotation are computed in float64 whatever the dtype of ``x``; the result is
+rounded once to ``out``'s dtype. numba's (LLVM/libm) ``cos``/``sin`` may
+differ from NumPy's in the last ulp, so it agrees with the reference to a few
+ulp, not bitwise. Tuned: ``PARALLEL_MIN_SIZE``.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .._numba import njit, prange
+from ._xp import position_rows
 
 
 @njit(cache=True, nogil=True, fastmath=False)
@@ -109,39 +109,16 @@ def apply_rope_nb(x, pos, inv_freq, scale, half_layout, out, rowmap=None):
     return int(_apply_rope_serial(x, cos_t, sin_t, bool(half_layout), out, rm))
 
 
-def apply_rope_np(x, pos, inv_freq, scale, half_layout, out, rowmap=None):
-    """NumPy twin of :func:`apply_rope_nb` (same formula, same operation order).
+def apply(x, positions, inv_freq, layout, attention_factor, out):
+    """Rotate ``x`` (..., d) into ``out`` (C-contiguous, x's shape); ValueError if x holds NaN or Inf.
 
-    It is :func:`apply_rope_xp` with ``xp = numpy``; the CuPy path runs the
-    same function with ``xp = cupy`` (``refimpl/rope/_cupy.py``).
+    ``positions`` broadcasts against ``x.shape[:-1]`` (as validated by ``apply.apply``).
     """
-    return apply_rope_xp(np, x, pos, inv_freq, scale, half_layout, out, rowmap)
-
-
-def apply_rope_xp(xp, x, pos, inv_freq, scale, half_layout, out, rowmap=None):
-    """:func:`apply_rope_np` for an array namespace ``xp`` (``numpy`` or ``cupy``); arrays of that namespace."""
-    R, d = x.shape
-    T = pos.shape[0]
-    h = inv_freq.shape[0]
-    ang = pos[:, None] * inv_freq[None, :]
-    cos_t = xp.cos(ang) * scale
-    sin_t = xp.sin(ang) * scale
-    if rowmap is None:
-        xv = x.reshape(R // T, T, d)
-        ov = out.reshape(R // T, T, d)
-    else:
-        cos_t, sin_t = cos_t[rowmap], sin_t[rowmap]
-        xv, ov = x, out
-    if half_layout:
-        x1 = xv[..., :h].astype(xp.float64)
-        x2 = xv[..., h:2 * h].astype(xp.float64)
-        ov[..., :h] = x1 * cos_t - x2 * sin_t
-        ov[..., h:2 * h] = x2 * cos_t + x1 * sin_t
-    else:
-        x1 = xv[..., 0:2 * h:2].astype(xp.float64)
-        x2 = xv[..., 1:2 * h:2].astype(xp.float64)
-        ov[..., 0:2 * h:2] = x1 * cos_t - x2 * sin_t
-        ov[..., 1:2 * h:2] = x2 * cos_t + x1 * sin_t
-    if 2 * h < d:
-        ov[..., 2 * h:] = xv[..., 2 * h:]
-    return int(xp.count_nonzero(~xp.all(xp.isfinite(x), axis=1)))
+    d = x.shape[-1]
+    table, rowmap = position_rows(positions, x.shape[:-1])
+    x2 = x.reshape(-1, d)
+    if x2.shape[0]:
+        n_bad = apply_rope_nb(x2, table, inv_freq, attention_factor, layout == "half", out.reshape(-1, d), rowmap)
+        if n_bad:
+            raise ValueError(f"parameter 'x' must be finite; {n_bad} row(s) contain NaN or Inf")
+    return out
