@@ -70,20 +70,26 @@ def run(selected, quick, json_path):
     print(f"  load average {load0 if load0 is None else round(load0, 2)}, float64 GEMM probe {rate0:.1f} GFLOP/s")
     failed, report = [], {"machine": info, "quick": quick, "cases": {}}
     t_all = time.perf_counter()
+    run_peak = 0
     for i, name in enumerate(selected, 1):
         t0 = time.perf_counter()
+        reset = _harness.reset_peak_rss()
         spec = _harness.CASES[name](quick)
         shown = _harness.display_name(name, quick)
         print(f"\n[{i}/{len(selected)}] {shown}: {spec.size or spec.description}; rough time "
               f"{'seconds (quick)' if quick else _eta(name, spec, previous)} ...", flush=True)
         spec, rows, ok = _harness.run_case(name, quick=quick, spec=spec)
         wall = time.perf_counter() - t0
+        peak = _harness.peak_rss() if reset else None
+        run_peak = max(run_peak, peak or 0)
         print(f"{shown}: {spec.description}" + ("" if ok else "   ** OUTPUTS DISAGREE **"))
         print(_harness.format_rows(rows))
         if spec.notes:
             print(f"  note: {spec.notes}")
-        print(f"  ({wall:.1f} s)")
+        print(f"  ({wall:.1f} s" + (f", peak RSS of the process during the case {peak / 2**30:.2f} GiB)" if peak
+                                    else ")"))
         report["cases"][name] = {"description": spec.description, "size": spec.size, "ok": ok, "wall_s": wall,
+                                 "peak_rss_bytes": peak,
                                  "date": info["date"], "load": _harness.loadavg(),
                                  "rows": [r.__dict__ for r in rows]}
         if not ok:
@@ -93,8 +99,10 @@ def run(selected, quick, json_path):
     load1 = _harness.loadavg()
     rate1 = _harness.gemm_rate()
     total = time.perf_counter() - t_all
-    report.update(load_start=load0, load_end=load1, gemm_gflops_start=rate0, gemm_gflops_end=rate1, wall_s=total)
-    print(f"\ndone in {total:.0f} s; load average {load1 if load1 is None else round(load1, 2)}, "
+    report.update(load_start=load0, load_end=load1, gemm_gflops_start=rate0, gemm_gflops_end=rate1, wall_s=total,
+                  peak_rss_bytes=run_peak or None)
+    print(f"\ndone in {total:.0f} s" + (f", peak RSS {run_peak / 2**30:.2f} GiB" if run_peak else "")
+          + f"; load average {load1 if load1 is None else round(load1, 2)}, "
           f"float64 GEMM probe {rate1:.1f} GFLOP/s (start {rate0:.1f})")
     reasons = _harness.busy_warning(load0, load1, rate0, rate1)
     report["busy"] = reasons

@@ -239,6 +239,33 @@ def busy_warning(load_start, load_end, rate_start, rate_end, cores=None):
     return reasons
 
 
+def reset_peak_rss():
+    """Reset the kernel's peak-RSS counter of this process (Linux: /proc/self/clear_refs = 5); True if done."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss():
+    """The process's peak resident memory in bytes since the last reset (VmHWM), else ru_maxrss, else None."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    except (ImportError, OSError):
+        return None
+
+
 def loadavg():
     """The 1-minute load average, or None where the OS has none."""
     try:

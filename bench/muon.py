@@ -88,7 +88,7 @@ def _ns_square32(quick):
 
 @case("muon.newton_schulz_2048x2048_float64")
 def _ns_square64(quick):
-    # 4096x4096 float64 (the size) is 8x the work: with the harness's 4 calls of each of the 3
+    # 4096x4096 float64 is 8x the work: with the harness's 4 calls of each of the 3
     # implementations it runs for about 5 minutes on 2 cores, too long for the topic's bench; the float32
     # case keeps the 4096 size and the per-GEMM efficiency does not change between 2048 and 4096.
     return _ns_case((2048, 2048), np.float64, (128, 128), quick)
