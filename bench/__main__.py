@@ -106,6 +106,8 @@ def run(selected, quick, json_path):
           f"float64 GEMM probe {rate1:.1f} GFLOP/s (start {rate0:.1f})")
     reasons = _harness.busy_warning(load0, load1, rate0, rate1)
     report["busy"] = reasons
+    for entry in report["cases"].values():  # kept per case: results.json merges cases of several runs
+        entry["busy"] = reasons
     if reasons:
         print("WARNING: the machine was busy, timings cannot be trusted: " + "; ".join(reasons))
     _write(report, quick, json_path)

@@ -61,6 +61,7 @@ def check(targets, results):
     busy = results.get("busy") or []
     if busy:
         lines.append("WARNING: the latest run was on a busy machine: " + "; ".join(busy))
+    flagged = False
     for t in targets:
         value, detail = measure(t, results)
         if value is None:
@@ -71,11 +72,16 @@ def check(targets, results):
         else:
             status = "MISSED"
             bad += 1
-        date = results.get("cases", {}).get(t["case"], {}).get("date", "")
+        entry = results.get("cases", {}).get(t["case"], {})
+        date = entry.get("date", "")
+        mark = " [busy machine]" if entry.get("busy") else ""
+        flagged = flagged or bool(mark)
         lines.append(f"  {status:<7} {t['case']}: {t['metric']} <= {t['bound']:g}: {detail}"
-                     + (f" [{date}]" if date else ""))
+                     + (f" [{date}]" if date else "") + mark)
         if t.get("why"):
             lines.append(f"          {t['why']}")
+    if flagged:
+        lines.append("[busy machine]: measured in a run that printed the busy-machine warning; rerun it")
     return lines, bad
 
 
