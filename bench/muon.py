@@ -1,6 +1,8 @@
 """Benchmarks of refimpl.muon: Newton-Schulz against torch CPU and a GEMM floor; coefficient design."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from refimpl.muon import COEFFICIENTS, fit_coefficients, newton_schulz, polar_express_coefficients
@@ -40,16 +42,33 @@ def _gemm_floor(shape, dtype, steps=_STEPS):
     Y = np.empty_like(X)
     flat = [(X[i], Xt[i], A[i], A2[i], Y[i]) for i in np.ndindex(batch)] if batch else [(X, Xt, A, A2, Y)]
 
-    def fn():
+    def run(items):
         for _ in range(steps):
-            for x, xt, a, a2, y in flat:
+            for x, xt, a, a2, y in items:
                 np.matmul(x, xt, out=a2)
                 np.matmul(a, a, out=a2)
                 np.matmul(a, x, out=y)
+
+    def fn():
+        run(flat)
         return None
 
     count = 3 * steps * max(1, int(np.prod(batch)))
-    return Impl(f"floor: {count} GEMMs of the same sizes", "floor", fn)
+    impls = [Impl(f"floor: {count} GEMMs of the same sizes", "floor", fn)]
+    workers = min(os.cpu_count() or 1, len(flat))
+    if batch and workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from threadpoolctl import threadpool_limits
+
+        def threaded():
+            with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+                list(pool.map(run, [flat[i::workers] for i in range(workers)]))
+            return None
+
+        impls.append(Impl(f"floor: the same GEMMs, {workers} threads over the batch, 1-thread BLAS", "floor",
+                          threaded))
+    return impls
 
 
 def _ns_case(shape, dtype, quick_shape, quick, reps=None, eta=None):
@@ -61,14 +80,15 @@ def _ns_case(shape, dtype, quick_shape, quick, reps=None, eta=None):
     if torch is not None:
         Mt = torch.from_numpy(M)
         impls.append(Impl(f"torch CPU addmm NS ({name})", "peer", lambda: _torch_ns(torch, Mt).numpy()))
-    impls.append(_gemm_floor(shape, dtype))
+    impls.extend(_gemm_floor(shape, dtype))
     ref = impls[1].label if torch is not None else None
     desc = f"Newton-Schulz, KJ coefficients, {_STEPS} steps, {'x'.join(map(str, shape))}, {name}"
     return Spec(desc, impls, reference=ref, rtol=1e-3 if dtype == np.float32 else 1e-10, reps=reps, eta_s=eta,
                 size=f"{'x'.join(map(str, shape))} {name}",
                 notes="refimpl: X X^T and A A^T as SYRK, a X + B X as one GEMM (B + a I) X, a stack split over "
                       "one thread per core with single-threaded BLAS; the floor runs the 15 GEMMs per matrix "
-                      "with no SYRK, one matrix after the other with BLAS's own threads")
+                      "with no SYRK, one matrix after the other with BLAS's own threads or (stacks) threaded over the batch; "
+                      "the ratio uses the faster floor")
 
 
 @case("muon.newton_schulz_1024x4096_float32")

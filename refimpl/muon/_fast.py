@@ -103,9 +103,10 @@ def newton_schulz_numpy(M, sched, eps, normalization, eps_mode, transpose_tall, 
     count = flat.shape[0]
     workers = min(_threads(), count)
     if mode is None:
-        if n * n * m < 32**3:
+        if n * n * m < 64**3:
             mode = "batched"
-        elif workers > 1 and _threadpool_limits is not None and min(n, m) <= 1024:
+        elif (workers > 1 and _threadpool_limits is not None and min(n, m) <= 1024
+              and count * n * n * m >= 1 << 25):  # enough work to pay for the pool and the BLAS pinning (~1 ms)
             mode = "threads"
         else:
             mode = "loop"
