@@ -94,6 +94,7 @@ def run(selected, quick, json_path):
                                  "rows": [r.__dict__ for r in rows]}
         if not ok:
             failed.append(name)
+        _write(report, quick, None)  # after every case: an interrupted run keeps what it measured
         del spec, rows
         gc.collect()  # the case's inputs and outputs go before the next case allocates its own
     load1 = _harness.loadavg()
