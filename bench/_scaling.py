@@ -91,7 +91,7 @@ def _ns(n):
 
 
 SWEEPS = {s.name: s for s in (
-    Sweep("attention", "causal attention, d=64: time ~ n^2", (512, 1024, 2048, 4096), 2.0, _attention),
+    Sweep("attention", "causal attention, d=64: time ~ n^2", (1024, 2048, 4096, 8192), 2.0, _attention),
     Sweep("legs_recurrence_L", "LegS recurrence, N=64: time ~ L N, L varies", (8192, 16384, 32768, 65536), 1.0,
           _legs_recurrence_L),
     Sweep("legs_recurrence_N", "LegS recurrence, L=4096: time ~ L N, N varies", (64, 128, 256, 512), 1.0,
