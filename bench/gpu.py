@@ -208,7 +208,7 @@ if cp is not None:
 # ----------------------------------------------------------------------------- Cauchy
 def _cauchy_case():
     def setup(quick):
-        from refimpl.ssm import _cupy as ssm_cupy
+        from refimpl.ssm import _xp as ssm_cupy
         from refimpl.ssm import cauchy
 
         H, N, L = (4, 16, 512) if quick else (16, 64, 65536)

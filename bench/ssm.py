@@ -16,7 +16,7 @@ def legs_matvec_case(quick):
     v = np.random.default_rng(0).standard_normal(N)
     impls = [
         Impl("refimpl numba O(N)", "refimpl", lambda: legs_matvec(v, backend="numba"), jit=True),
-        Impl("refimpl reference O(N)", "refimpl", lambda: legs_matvec(v, backend="reference")),
+        Impl("refimpl reference (dense A @ v)", "refimpl", lambda: legs_matvec(v, backend="reference")),
         Impl("numpy dense A @ v", "peer", lambda: A @ v),
     ]
     torch = optional_torch()
@@ -36,7 +36,7 @@ def legs_solve_case(quick):
     v = np.random.default_rng(1).standard_normal(N)
     impls = [
         Impl("refimpl numba O(N)", "refimpl", lambda: legs_solve(v, lam, backend="numba"), jit=True),
-        Impl("refimpl reference (serial loop)", "refimpl", lambda: legs_solve(v, lam, backend="reference")),
+        Impl("refimpl reference (dense triangular solve)", "refimpl", lambda: legs_solve(v, lam, backend="reference")),
         Impl("scipy solve_triangular dense", "peer", lambda: scipy.linalg.solve_triangular(M, v, lower=True)),
     ]
     torch = optional_torch()
@@ -80,7 +80,6 @@ def legs_recurrence_case(quick):
         Impl("refimpl numba O(N), out= buffer", "refimpl",
              lambda: legs_recurrence(u, N, method, backend="numba", out=buf), jit=True),
         Impl("refimpl numba O(N), new array", "refimpl", lambda: legs_recurrence(u, N, method, backend="numba")),
-        Impl("refimpl reference", "refimpl", lambda: legs_recurrence(u, N, method, backend="reference")),
         Impl("scipy dense solve_triangular/step", "peer", dense),
     ]
     fill_buf = np.empty((L, N))
@@ -96,10 +95,10 @@ def legs_recurrence_case(quick):
                       "S-recursion solve, two steps per pass over n; the floor writes (L, N) once")
 
 
-# ----------------------------------------------------------------------------- S4 / S4D / RTF kernels
+# ----------------------------------------------------------------------------- S4 / S4D / RTF
 from refimpl.ssm import (cauchy, ctilde_from_c, discretize, kernel, kernel_diag,  # noqa: E402
                          kernel_dplr, nplr, rtf_kernel, rtf_to_ssm)
-from refimpl.ssm import _s4_kernels  # noqa: E402
+from refimpl.ssm import _xp  # noqa: E402
 
 from ._harness import floor_gemm  # noqa: E402
 
@@ -133,7 +132,7 @@ def cauchy_case(quick):
     impls = [
         Impl("refimpl numba (parallel)", "refimpl", lambda: cauchy(v, z, w, conj=True, backend="numba"), jit=True),
         Impl(f"numpy broadcasting ({chunk}-channel chunks)", "peer",
-             lambda: _cauchy_chunked(lambda a, b, c: _s4_kernels.cauchy_np(a, b, c, True), v, z, w, chunk)),
+             lambda: _cauchy_chunked(lambda a, b, c: _xp.cauchy_xp(np, a, b, c, True), v, z, w, chunk)),
     ]
     torch = optional_torch()
     if torch is not None:
@@ -175,7 +174,7 @@ def _register_scaling(L_full):
             Impl("DPLR full, numba Cauchy", "refimpl", lambda: kernel_dplr(Lam, P, P, Bv, Ct, dt, L).real, jit=True),
             Impl("DPLR half (s4), numba Cauchy", "refimpl",
                  lambda: kernel_dplr(Lh, Ph, Ph, Bh, Ct[: N // 2], dt, L, half=True), jit=True),
-            Impl("DPLR half (s4), reference Cauchy", "refimpl",
+            Impl("DPLR half (s4), the reference definition", "refimpl",
                  lambda: kernel_dplr(Lh, Ph, Ph, Bh, Ct[: N // 2], dt, L, half=True, backend="reference")),
         ]
         return Spec(f"S4 LegS kernel, N={N}, L={L}, dt={dt}: the routes", impls,

@@ -36,7 +36,7 @@ def max_abs_diff(a, b):
 
 
 def show(title, expr=None):
-    """Print a titled, pretty-printed expression (used by ``python -m derivations.X``)."""
+    """Print a titled, pretty-printed expression (used by ``refimpl derive X``)."""
     print(f"\n== {title}")
     if expr is not None:
         print(sp.pretty(expr, use_unicode=True, wrap_line=False))

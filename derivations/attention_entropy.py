@@ -15,7 +15,7 @@ https://kexue.fm/archives/9588 (C). This script derives, in SymPy,
    the JL route :math:`d_n/d = \log_{512} n` of (C), and :math:`\log_{512}2^k = k/9`;
 
 and then compares each with refimpl.attention's numerics.
-Run ``python -m derivations.attention_entropy`` to print it.
+Run ``refimpl derive attention_entropy`` to print it.
 """
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ the article's closed form and with :mod:`refimpl.scaling`:
    :math:`\mathcal B_{noise}`, and the small-batch limit (where the article
    has a typo).
 
-Run ``python -m derivations.batch_lr`` to print it.
+Run ``refimpl derive batch_lr`` to print it.
 """
 from __future__ import annotations
 

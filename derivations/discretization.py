@@ -19,7 +19,7 @@ half-plane into the open unit disk and the imaginary axis onto the unit circle.
 scalar systems and measures the global orders on a matrix system as the slope
 of a log-log fit.
 
-Run ``python -m derivations.discretization`` to print it.
+Run ``refimpl derive discretization`` to print it.
 """
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ and :math:`s=\sum_k\sigma_ke_k(s)` with :math:`\sigma_k=\int_0^1s\,\bar e_k` (co
 so :math:`\int u\,s\,\bar e_n=\sum_k\sigma_kc_{n-k}`; truncating to :math:`|n-k|\le M`
 gives :math:`A_{nm}=-\delta_{nm}+2i\pi n\,\sigma_{n-m}`, :math:`B_n=1`.
 
-Run ``python -m derivations.hippo_fourier`` to print it.
+Run ``refimpl derive hippo_fourier`` to print it.
 """
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ has no truncation error), and checks the ODE on a symbolic input
 closed form :math:`A=I/2-\mathrm{tril}(\mathbf 1)`, :math:`B=\mathbf 1` and with
 :func:`refimpl.ssm.lagt` and ``transition("lagt")``.
 
-Run ``python -m derivations.hippo_lagt`` to print it.
+Run ``refimpl derive hippo_lagt`` to print it.
 """
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ truncation error), checks the ODE directly on a symbolic cubic input, proves
 the Legendre identities the article uses, and only then compares with the
 closed form and with :func:`refimpl.ssm.legs` and the O(N) algebra.
 
-Run ``python -m derivations.hippo_legs`` to print it.
+Run ``refimpl derive hippo_legs`` to print it.
 """
 from __future__ import annotations
 

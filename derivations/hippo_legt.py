@@ -27,7 +27,7 @@ factor :math:`\lambda_n=2/\sqrt{2n+1}` does not give the stated LMU ``B``
 :math:`2\chi_{n-1-k}+(-1)^{n-k}=1` (:math:`k<n`) that the article uses, and
 that the LegT ODE is exact for polynomial inputs of degree < N.
 
-Run ``python -m derivations.hippo_legt`` to print it.
+Run ``refimpl derive hippo_legt`` to print it.
 """
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ Laplace (E): :math:`f(\theta)=\log\sin\theta+\cos\theta` has its maximum where
 :math:`f(\theta^*)=1/\varphi-\frac12\log\varphi`, :math:`f''(\theta^*)=-\sqrt5`, and
 :math:`h_n/n \to f(\theta^*)-\cos\theta^* = -\frac12\log\varphi`.
 
-Run ``python -m derivations.jl`` to print it.
+Run ``refimpl derive jl`` to print it.
 """
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ msign), https://kexue.fm/archives/10996 (cubic equioscillation).
 ``check()`` compares each with refimpl: ``COEFFICIENTS``,
 :func:`refimpl.muon.kappa_to_abc`, :func:`refimpl.muon.cubic_equioscillation`
 and the Remez route, and :func:`refimpl.muon.msign` on low-rank matrices.
-Run ``python -m derivations.muon`` to print it.
+Run ``refimpl derive muon`` to print it.
 """
 from __future__ import annotations
 

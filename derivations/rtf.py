@@ -18,7 +18,7 @@ Su Jianlin, "重温SSM（四）：有理生成函数的新视角", https://kexue
    :math:`|z^d+\sum a_iz^{d-i}|\ge|z|^d(1-\sum|a_i||z|^{-i})>|z|^d(1-\sum|a_i|)`,
    so :math:`\sum|a_i|<1` leaves no root outside the unit disk.
 
-Run ``python -m derivations.rtf`` to print it.
+Run ``refimpl derive rtf`` to print it.
 """
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ SymPy on generic symbolic matrices, then compared with refimpl's numerics:
 6. Why not diagonalise A: :math:`|S_{d/3}| = (2d/3)!^2/(4d/3-1)!` behaves
    like :math:`d^{3/2}2^{-4d/3}` (Su writes :math:`\sqrt d`).
 
-Run ``python -m derivations.s4_woodbury`` to print it.
+Run ``refimpl derive s4_woodbury`` to print it.
 """
 from __future__ import annotations
 
@@ -114,7 +114,7 @@ def derive_det_identity():
 
 def derive_legs_skew(N=8):
     """A (derived from the Legendre basis) + v v^T / 2 + I / 2, with v_n = sqrt(2n+1): its symmetric part."""
-    from derivations.hippo_legs import derive as derive_legs
+    from .hippo_legs import derive as derive_legs
 
     A = derive_legs(N)["paper"][0]
     v = sp.Matrix([sp.sqrt(2 * n + 1) for n in range(N)])

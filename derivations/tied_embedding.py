@@ -17,7 +17,7 @@ Gaussian where a fourth moment is needed) this script derives
    :math:`x\sim\mathcal N(0,s^2)` (used by ``expected_init_loss``), and
    the standard deviation that makes :math:`e^{d\sigma}=n`.
 
-Run ``python -m derivations.tied_embedding`` to print it.
+Run ``refimpl derive tied_embedding`` to print it.
 """
 from __future__ import annotations
 

@@ -23,6 +23,7 @@ __all__ = [
     "check_rng",
     "check_shape",
     "check_size",
+    "is_scalar",
 ]
 
 #: The most bytes one array may take before a size check refuses the request
@@ -189,6 +190,14 @@ def _require_finite(arr, name, xp=np):
     if arr.size and not bool(xp.isfinite(arr).all()):
         bad = "NaN" if bool(xp.isnan(arr).any()) else "Inf"
         raise ValueError(f"parameter '{name}' must be finite; it contains {bad}")
+
+
+def is_scalar(x, name):
+    """``True`` when ``x`` is a scalar (``np.ndim(x) == 0``); a ragged list raises naming ``name``."""
+    try:
+        return np.ndim(x) == 0
+    except (ValueError, TypeError) as exc:
+        raise ArgumentTypeError(f"parameter '{name}' must be a number or a numeric array (not ragged): {exc}") from None
 
 
 def check_bool(value, name):

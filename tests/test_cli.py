@@ -17,7 +17,9 @@ def test_verify_ssm_passes_and_writes_json(tmp_path, capsys):
     data = json.loads(out.read_text())
     names = {r["name"] for r in data["results"]}
     assert "derivations.hippo_legs" in names
-    assert all(r["status"] == "pass" for r in data["results"])
+    # every check passes; the only skips allowed are CuPy fast paths on a machine without a GPU
+    assert all(r["status"] == "pass" or (r["status"] == "skip" and r["name"].endswith("[cupy]"))
+               for r in data["results"]), [r["name"] for r in data["results"] if r["status"] != "pass"]
 
 
 def test_unknown_topic_exits_2(capsys):
@@ -101,7 +103,7 @@ def test_verify_reports_kinds_and_units(capsys, tmp_path):
     js = tmp_path / "v.json"
     assert main(["verify", "ssm.legs_matvec", "derivations.rtf", "--json", str(js)]) == 0
     out = capsys.readouterr().out
-    assert "rel err" in out and "independent checks: 1 passed (derivation 1)" in out
+    assert "rel err" in out and "independent checks: 2 passed (derivation 1, peer 1)" in out  # + the s4-form peer
     assert "consistency checks (refimpl's own paths against each other, not verification): 1 passed" in out
     data = json.loads(js.read_text())
     kinds = {r["name"]: (r["kind"], r["independent"]) for r in data["results"]}

@@ -34,3 +34,18 @@ def test_fuzz_catches_a_planted_regression(monkeypatch):
     for name in ("ssm.legs_matvec", "ssm.legs_solve"):
         missed = [f for f in fuzz_case(CASES[name]) if f.klass in ("nan", "inf") and not f.ok]
         assert missed, f"the fuzz did not notice NaN/inf passing {name}"
+
+
+def test_readme_states_the_fuzz_numbers():
+    """The README's numbers are what this suite runs (update them when a row is added)."""
+    import pathlib
+    import re
+
+    from refimpl.testing.fuzz import BAD_CLASSES
+
+    text = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    calls = sum(len(fuzz_case(c)) for c in CASES.values())
+    m = re.search(r"every case table: (\d+) public functions, each\s+parameter made bad in turn in (\d+) classes"
+                  r"[^,]*(?:,[^,]*)*?\), (\d+) calls per CI run", text)
+    assert m, "the README's bad-input section lost its numbers"
+    assert tuple(map(int, m.groups())) == (len(CASES), len(BAD_CLASSES), calls)

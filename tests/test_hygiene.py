@@ -49,3 +49,11 @@ def test_help_lists_every_topic():
     text = pydoc.render_doc(refimpl, renderer=pydoc.plaintext)
     missing = [t for t in topic_packages() if f"refimpl.{t}" not in text]
     assert not missing, f"help(refimpl) does not mention {missing}"
+
+
+def test_derivations_import_each_other_relatively():
+    """Installed, they are refimpl.derivations: an absolute ``derivations.`` import fails outside the checkout."""
+    bad = [f"{p.name}:{i}" for p in (ROOT / "derivations").glob("*.py")
+           for i, line in enumerate(p.read_text().splitlines(), 1)
+           if re.match(r"\s*(from|import) derivations\b", line)]
+    assert not bad, bad

@@ -158,7 +158,7 @@ sqrt(n_k) u to n_k u (n_k <= 48) and measures 5.6u = 2.2e-2: it fails, as does o
 def _eia_inputs(src):
     """As attention (n_q < n_k, windows, single query, GQA), plus base, length mode and min_len."""
     out, _ = _qkv_and_masks(src)
-    out["base"] = src.choice("base", (512, 8.0, 64.0, 1000.5))
+    out["base"] = src.choice("base", (512.0, 8.0, 64.0, 1000.5))
     out["length"] = src.choice("length", ("global", "per_query"))
     if src.choice("min_len_kind", ("none", "floor"), follows="min_len") == "floor":
         out["min_len"] = src.integer("min_len", 1, 20)
@@ -250,7 +250,7 @@ def _lengths_inputs(src):
     """n >= 1: a vector of lengths up to 1e6 (log-uniform) and the base."""
     k = src.integer("count", 1, 8)
     n = np.exp(src.uniform("log_n", (k,), 0.0, math.log(1e6)))
-    return {"n": np.round(n) if src.boolean("integral") else n, "base": src.choice("base", (512, 2.0, 8192, 10.5))}
+    return {"n": np.round(n) if src.boolean("integral") else n, "base": src.choice("base", (512.0, 2.0, 8192.0, 10.5))}
 
 
 def _natural_log_ratio(n, base=512):
@@ -291,7 +291,7 @@ def _softmax_plus_inputs(src):
     n = src.integer("n", 1, 40)
     s = src.normal("scores", (rows, n), scale=src.real("spread", 0.1, 5.0, log=True))
     return {"scores": s, "valid_len": src.rng("valid_len").integers(1, n + 1, rows),
-            "min_len": src.choice("min_len", (16, 1, 4)), "base": src.choice("base", (512, 64.0))}
+            "min_len": src.choice("min_len", (16, 1, 4)), "base": src.choice("base", (512.0, 64.0))}
 
 
 def _bert4keras_softmax_plus(scores, valid_len, min_len=16, base=512):
@@ -316,7 +316,7 @@ def _entropy_vs_length_inputs(src):
     lengths = np.unique(src.rng("lengths").integers(2, 257, k))
     return {"c": src.real("c", 0.5, 8.0), "d": src.integer("d", 2, 16), "lengths": lengths,
             "n_queries": src.integer("n_queries", 1, 8), "trials": src.integer("trials", 1, 2),
-            "base": src.choice("base", (512, 64.0)), "seed": src.integer("seed", 0, 1000)}
+            "base": src.choice("base", (512.0, 64.0)), "seed": src.integer("seed", 0, 1000)}
 
 
 def _entropy_vs_length_arrays(c, *, d=64, lengths=(64, 128), n_queries=64, trials=2, base=512, seed=0):
@@ -439,7 +439,9 @@ CASES = [
          corners=({"n_q": 1, "n_k": 45, "causal": True, "length": "per_query"},
                   {"n_q": 4, "n_k": 40, "causal": True, "length": "per_query", "min_len_kind": "none"},
                   {"n_q": 6, "n_k": 30, "mask_kind": "window", "window": 2, "length": "per_query"},
-                  {"layout": "bhnd", "enable_gqa": True, "group": 2, "length": "global", "base": 8.0})),
+                  {"layout": "bhnd", "enable_gqa": True, "group": 2, "length": "global", "base": 8.0}),
+         documented={"min_len": {"huge": "a floor of 2**64 keys is a finite scale log(2**64)/log(base) (a floor "
+                                         "beyond every length; nothing is allocated from it)"}}),
     Case("attention.softmax", softmax, inputs=_softmax_inputs,
          tol={"float64": (1e-13, 0.0), "float32": (2e-5, 0.0), "bfloat16": (2e-2, 0.0), "float16": (3e-3, 0.0)},
          why="each weight has relative error below (n + 4) u (one exp after the max-subtraction, a sum of n terms "
@@ -468,17 +470,23 @@ CASES = [
     Case("attention.qwen_logn_factors", qwen_logn_factors, inputs=_qwen_inputs,
          tol={"float64": (1e-15, 0.0)},
          why="log2 ratio vs Python's math.log(i, L): both within 1.5 ulp.",
-         peers=(Peer("Qwen-7B logn_list formula, transcribed", _qwen_transcribed),)),
+         peers=(Peer("Qwen-7B logn_list formula, transcribed", _qwen_transcribed),),
+         documented={"train_len": {"huge": "a training length of 2**64 covers every position: every factor is "
+                                           "exactly 1 (documented in the docstring)"}}),
     Case("attention.llama4_attention_scales", llama4_attention_scales, inputs=_llama4_inputs,
          tol={"float64": (1e-15, 0.0)},
          why="one log1p and one floor: 1 ulp in float64.",
          peers=(Peer("transformers Llama4TextAttention formula in torch float32", _llama4_torch, requires=("torch",),
-                     tol=(1e-6, 0.0), why="transformers evaluates in float32: a few float32 ulp (6e-8)"),)),
+                     tol=(1e-6, 0.0), why="transformers evaluates in float32: a few float32 ulp (6e-8)"),),
+         documented={"floor_scale": {"huge": "F = 2**64 exceeds every position: floor((i + 1)/F) = 0 and every "
+                                             "scale is exactly 1 (documented in the docstring)"}}),
     Case("attention.softmax_plus", softmax_plus, inputs=_softmax_plus_inputs,
          tol={"float64": (1e-13, 0.0)},
          why="as softmax: (n + 4) u relative, n <= 40, plus the factor's 1.5 ulp times |s| <= 20.",
          peers=(Peer("bert4keras attention_normalize softmax_plus, transcribed", _bert4keras_softmax_plus,
-                     why="Su's own code: masked keys get -1e12 before the softmax, weight exactly 0"),)),
+                     why="Su's own code: masked keys get -1e12 before the softmax, weight exactly 0"),),
+         documented={"min_len": {"huge": "a floor of 2**64 keys is a finite factor log(2**64)/log(base) "
+                                         "(documented in the docstring)"}}),
     Case("attention.entropy_vs_length", entropy_vs_length, inputs=_entropy_vs_length_inputs,
          reference=_entropy_vs_length_arrays,
          tol={"float64": (1e-11, 1e-12)},

@@ -19,7 +19,7 @@ import numpy as np
 
 from .._backend import pick
 from .._gpu import device_module
-from .._validation import check_bool, check_choice, check_int, check_real, check_rng, check_size
+from .._validation import check_bool, check_choice, check_int, check_real, check_rng, check_size, is_scalar
 from . import _fast, _xp, reference
 from ._xp import numeric as _numbers
 
@@ -260,7 +260,7 @@ def attention(q, k, v, *, scale=None, causal=False, mask=None, return_weights=Fa
 
 
 # ----------------------------------------------------------------------------- log n scaling
-def logn_factor(n, base=512):
+def logn_factor(n, base=512.0):
     r"""The entropy-invariance factor :math:`\log_{\text{base}} n = \log n / \log \text{base}` ([A], [C]).
 
     Multiplying the usual :math:`1/\sqrt d` by it gives Su's Attention-E,
@@ -299,7 +299,7 @@ def logn_factor(n, base=512):
     base = check_real(base, "base")
     if base <= 1:
         raise ValueError(f"parameter 'base' must be > 1, got {base}")
-    scalar = np.ndim(n) == 0
+    scalar = is_scalar(n, "n")
     arr = _numbers(n, "n")
     if np.any(arr < 1):
         raise ValueError(f"parameter 'n' must be >= 1, got min {float(np.min(arr))}")
@@ -307,7 +307,7 @@ def logn_factor(n, base=512):
     return float(out.item()) if scalar else out
 
 
-def entropy_invariant_attention(q, k, v, *, base=512, causal=False, length="global", min_len=None,
+def entropy_invariant_attention(q, k, v, *, base=512.0, causal=False, length="global", min_len=None,
                                 mask=None, enable_gqa=False, backend="auto"):
     r"""Su's entropy-invariant attention :math:`\mathrm{softmax}\big(\frac{\log_{\text{base}} n}{\sqrt d} q\cdot k\big)v` ([A], [C]).
 
@@ -325,6 +325,8 @@ def entropy_invariant_attention(q, k, v, *, base=512, causal=False, length="glob
         ``mask``: its count), the bert4keras convention.
     min_len : int, optional
         Floor on n (bert4keras uses 16, so the factor is >= 4/9 at base 512).
+        Any integer >= 1 is accepted; a floor beyond every length (even
+        2**64) gives the finite factor log(min_len)/log(base).
     mask : array_like of bool, optional
         As in :func:`attention` (needed for per-query lengths with padding).
     enable_gqa : bool, optional
@@ -394,6 +396,8 @@ def qwen_logn_factors(positions, train_len):
         under causal attention).
     train_len : int
         The training length L (``config.seq_length``, 8192 for Qwen-7B), >= 2.
+        Any integer is accepted: an L beyond every position (even 2**64)
+        makes every factor exactly 1.
 
     Returns
     -------
@@ -414,7 +418,7 @@ def qwen_logn_factors(positions, train_len):
     array([1.        , 1.        , 1.07692308])
     """
     L = check_int(train_len, "train_len", min_value=2)
-    scalar = np.ndim(positions) == 0
+    scalar = is_scalar(positions, "positions")
     arr = _numbers(positions, "positions")
     if np.any(arr < 1) or np.any(arr != np.round(arr)):
         raise ValueError("parameter 'positions' must hold integers >= 1 (1-based positions)")
@@ -430,7 +434,8 @@ def llama4_attention_scales(positions, floor_scale=8192, attn_scale=0.1):
     positions : int or array_like of int
         0-based ``cache_position`` i.
     floor_scale : int, optional
-        F (config ``floor_scale``, 8192), >= 1.
+        F (config ``floor_scale``, 8192), >= 1. Any integer is accepted: an F
+        beyond every position (even 2**64) makes every scale exactly 1.
     attn_scale : float, optional
         a (config ``attn_scale``, 0.1), >= 0.
 
@@ -453,7 +458,7 @@ def llama4_attention_scales(positions, floor_scale=8192, attn_scale=0.1):
     """
     F = check_int(floor_scale, "floor_scale", min_value=1)
     a = check_real(attn_scale, "attn_scale", low=0.0)
-    scalar = np.ndim(positions) == 0
+    scalar = is_scalar(positions, "positions")
     arr = _numbers(positions, "positions")
     if np.any(arr < 0) or np.any(arr != np.round(arr)):
         raise ValueError("parameter 'positions' must hold integers >= 0 (0-based positions)")
@@ -461,7 +466,7 @@ def llama4_attention_scales(positions, floor_scale=8192, attn_scale=0.1):
     return float(out.item()) if scalar else out
 
 
-def softmax_plus(scores, valid_len, min_len=16, base=512):
+def softmax_plus(scores, valid_len, min_len=16, base=512.0):
     r"""bert4keras ``softmax_plus``: :math:`\mathrm{softmax}\big(s\cdot\log\max(l, l_{\min})/\log\text{base}\big)` over valid keys.
 
     Parameters
@@ -475,7 +480,9 @@ def softmax_plus(scores, valid_len, min_len=16, base=512):
         get weight 0.
     min_len : int, optional
         Floor on l (bert4keras: 16, "scale hurts for very short sequences"),
-        so the factor is >= log 16 / log 512 = 4/9.
+        so the factor is >= log 16 / log 512 = 4/9. Any integer >= 1 is
+        accepted; a floor beyond every length (even 2**64) gives the finite
+        factor log(min_len)/log(base).
     base : float, optional
         > 1.
 
@@ -620,8 +627,12 @@ class EntropyVsLength:
     d: int
 
 
+#: The most multiply-adds one call of :func:`entropy_vs_length` runs (tens of minutes of one core).
+_MAX_WORK = 10**13
+
+
 def entropy_vs_length(c=4.0, *, d=64, lengths=(64, 128, 256, 512, 1024, 2048, 4096, 8192),
-                      n_queries=64, trials=2, base=512, seed=0):
+                      n_queries=64, trials=2, base=512.0, seed=0):
     r"""Measure attention entropy against sequence length, with and without log-n scaling.
 
     q and k are i.i.d. :math:`\mathcal N(0, I_d)`; the plain logits are
@@ -647,6 +658,8 @@ def entropy_vs_length(c=4.0, *, d=64, lengths=(64, 128, 256, 512, 1024, 2048, 40
     d : int
     lengths : sequence of int, each >= 2
     n_queries, trials : int
+        ``trials * n_queries * sum(lengths) * d`` may be at most 1e13
+        (larger experiments raise ``ValueError`` before drawing anything).
     base : float, > 1
     seed : int >= 0 or numpy.random.Generator
         Through ``check_rng``, as every seed in refimpl.
@@ -673,8 +686,12 @@ def entropy_vs_length(c=4.0, *, d=64, lengths=(64, 128, 256, 512, 1024, 2048, 40
     lens = np.array([check_int(n, "lengths", min_value=2) for n in lengths], dtype=np.int64)
     if lens.size == 0:
         raise ValueError("parameter 'lengths' must not be empty")
-    check_size((n_queries, int(lens.max())), "lengths", itemsize=8 * 4)  # keys, scores and their exponentials
-    check_size((int(lens.max()), d), "d")
+    check_size((n_queries, int(lens.max())), "n_queries' and 'lengths", itemsize=8 * 4)  # scores, exponentials
+    check_size((int(lens.max()), d), "lengths' and 'd")
+    work = trials * n_queries * int(lens.sum()) * d           # multiply-adds of the score matrices
+    if work > _MAX_WORK:
+        raise ValueError(f"parameter 'trials' (with n_queries, lengths and d) asks for {work:.3g} multiply-adds, "
+                         f"more than the {_MAX_WORK:.0e} one call of this experiment runs")
     plain = np.zeros(lens.size)
     logn = np.zeros(lens.size)
     for t in range(trials):

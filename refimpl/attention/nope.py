@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from .._validation import check_int, check_real, check_rng, check_size
+from .._validation import check_int, check_real, check_rng, check_size, is_scalar
 from ._xp import numeric as _numbers
 from .core import attention
 
@@ -85,7 +85,7 @@ def expected_mean_square(n, sigma2=1.0):
     array([2. , 1. , 0.5])
     """
     s2 = check_real(sigma2, "sigma2", low=0.0)
-    scalar = np.ndim(n) == 0
+    scalar = is_scalar(n, "n")
     arr = _numbers(n, "n")
     if np.any(arr < 1):
         raise ValueError("parameter 'n' must be >= 1 (1-based positions)")
@@ -201,7 +201,7 @@ def position_readback(L=1024, d=256, *, sigma2=1.0, trials=64, seed=0):
     s2 = check_real(sigma2, "sigma2", low=0.0, low_open=True)
     trials = check_int(trials, "trials", min_value=1)
     rng = check_rng(seed, "seed")
-    check_size((trials, L, d), "L", itemsize=8 * 3)  # v, its running mean and squares
+    check_size((trials, L, d), "trials', 'L' and 'd", itemsize=8 * 3)  # v, its running mean and squares
     v = rng.standard_normal((trials, L, d)) * math.sqrt(s2)
     ms_all = mean_square(causal_mean(v), axis=-1)  # (trials, L)
     ms = ms_all.mean(axis=0)

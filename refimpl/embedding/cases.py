@@ -113,6 +113,8 @@ def _torch_losses(n_vocab, d, sigma, variant="tied", rng=None, n_pairs=2000):
 
 # --------------------------------------------------------------------------- the table
 
+_HUGE = {"huge": "a closed form in n and d: 2**64 gives its finite value (documented in the docstring)"}
+
 CASES = [
     Case("embedding.tied_init_loss", tied_init_loss, inputs=_tied_inputs,
          tol={"float64": (1e-13, 0.0), "float32": (1e-6, 0.0)}, rule="elementwise",
@@ -129,13 +131,15 @@ CASES = [
                   Article(ARTICLE, "the fix sigma = log(n)/d makes e^{d sigma} = n: the loss log(2n - 1) "
                           "(BERT sizes)",
                           lambda: tied_init_loss(*BERT, init_std_for_uniform_loss(*BERT)),
-                          math.log(2 * BERT[0] - 1), rtol=1e-14))),
+                          math.log(2 * BERT[0] - 1), rtol=1e-14)),
+         documented={"n_vocab": _HUGE, "d": _HUGE}),
     Case("embedding.init_std_for_uniform_loss", init_std_for_uniform_loss, inputs=_std_inputs,
          tol={"float64": (1e-15, 0.0), "float32": (3e-7, 0.0)}, rule="elementwise",
          why="log(n) / d: one log (<= 1 ulp) and one correctly rounded division: <= 2 u = 4.4e-16 (float64, "
              "rtol 1e-15); float32 2.4e-7, rtol 3e-7",
          peers=(Peer("mpmath: log(n) / d at 50 digits", _mp_std, requires=("mpmath",),
-                     why="the defining formula in extended precision"),)),
+                     why="the defining formula in extended precision"),),
+         documented={"n_vocab": _HUGE, "d": _HUGE}),
     Case("embedding.expected_init_loss", expected_init_loss, inputs=_expected_inputs,
          tol={"float64": (1e-10, 0.0)}, rule="elementwise",
          why="closed forms (a few ulp) and, for 'tied', adaptive quadrature of a smooth integrand against the "
@@ -143,7 +147,8 @@ CASES = [
          peers=(Peer("mpmath: 30-digit closed forms and tanh-sinh quadrature over [0, inf)", _mp_expected,
                      requires=("mpmath",), examples=6,
                      why="an independent quadrature (no truncation, other rule) of the same expectation"),),
-         corners=({"variant": "tied", "d": 2048, "sigma": 1.0}, {"variant": "shuffle", "d": 2}, {"n_vocab": 2})),
+         corners=({"variant": "tied", "d": 2048, "sigma": 1.0}, {"variant": "shuffle", "d": 2}, {"n_vocab": 2}),
+         documented={"n_vocab": _HUGE}),
     Case("embedding.simulate_init_loss", simulate_init_loss, inputs=_simulate_inputs, reference=_simulate_losses,
          tol={"float64": (1e-12, 1e-12)},
          why="output: the per-pair losses of a seeded run (embeddings, pairs and the projection drawn from "

@@ -36,12 +36,14 @@ __all__ = ["VARIANTS", "InitLossSimulation", "expected_init_loss", "init_std_for
 
 #: The output-layer variants of :func:`simulate_init_loss`.
 VARIANTS = ("tied", "untied", "projection", "shuffle")
+_MAX_SIZE = 2**1023  # sizes in the closed forms: below float64's largest value, so d * sigma never raises
+_TIED_MAX_D = 10**8  # expected_init_loss("tied"): largest d whose chi(d) quadrature keeps its accuracy
 _ROWS = 128  # query rows per logits block in simulate_init_loss
 
 
 def _n_d_sigma(n_vocab, d, sigma, *, n_min=1):
-    n_vocab = check_int(n_vocab, "n_vocab", min_value=n_min)
-    d = check_int(d, "d", min_value=1)
+    n_vocab = check_int(n_vocab, "n_vocab", min_value=n_min, max_value=_MAX_SIZE)
+    d = check_int(d, "d", min_value=1, max_value=_MAX_SIZE)
     sigma = check_real(sigma, "sigma", low=0.0, low_open=True)
     return n_vocab, d, sigma
 
@@ -54,7 +56,8 @@ def tied_init_loss(n_vocab, d, sigma):
     n_vocab : int
         Vocabulary size :math:`n\ge1`.
     d : int
-        Embedding dimension, >= 1.
+        Embedding dimension, >= 1. Any sizes up to 2**1023 are accepted
+        (no array is made): 2**64 gives the formula's finite value.
     sigma : float
         Standard deviation of the embedding entries at initialisation, > 0.
 
@@ -115,7 +118,8 @@ def init_std_for_uniform_loss(n_vocab, d):
     n_vocab : int
         Vocabulary size, >= 2.
     d : int
-        Embedding dimension, >= 1.
+        Embedding dimension, >= 1. Any sizes up to 2**1023 are accepted
+        (no array is made): 2**64 gives the formula's finite value.
 
     Returns
     -------
@@ -138,8 +142,8 @@ def init_std_for_uniform_loss(n_vocab, d):
     >>> round(init_std_for_uniform_loss(30522, 768), 6)
     0.013446
     """
-    n_vocab = check_int(n_vocab, "n_vocab", min_value=2)
-    d = check_int(d, "d", min_value=1)
+    n_vocab = check_int(n_vocab, "n_vocab", min_value=2, max_value=_MAX_SIZE)
+    d = check_int(d, "d", min_value=1, max_value=_MAX_SIZE)
     return math.log(n_vocab) / d
 
 
@@ -166,7 +170,8 @@ def expected_init_loss(n_vocab, d, sigma, variant="tied"):
     Parameters
     ----------
     n_vocab, d, sigma
-        As in :func:`tied_init_loss` (``n_vocab >= 2``).
+        As in :func:`tied_init_loss` (``n_vocab >= 2``; ``d <= 1e8`` for
+        ``"tied"``).
     variant : {"tied", "untied", "projection", "shuffle"}, optional
 
     Returns
@@ -178,7 +183,8 @@ def expected_init_loss(n_vocab, d, sigma, variant="tied"):
     ValueError
         As :func:`tied_init_loss`, an unknown ``variant``, odd ``d`` with
         ``"shuffle"``, or :math:`d\sigma^2` beyond float64 (the loss is at
-        least :math:`d\sigma^2/2`).
+        least :math:`d\sigma^2/2`); ``d > 1e8`` with ``"tied"`` (the quadrature
+        over the chi(d) law loses digits beyond: 1e-5 nats at d = 1e9).
 
     Notes
     -----
@@ -208,6 +214,9 @@ def expected_init_loss(n_vocab, d, sigma, variant="tied"):
         return math.log(n_vocab) + half
     if variant == "shuffle":
         return float(np.logaddexp(log_cross, s2))
+    if d > _TIED_MAX_D:
+        raise ValueError(f"parameter 'd' must be <= {_TIED_MAX_D:.0e} for variant='tied' (the quadrature over the "
+                         f"chi(d) law loses accuracy beyond), got {d}")
     chi = stats.chi(d)
     lo, hi = chi.ppf(1e-15), chi.isf(1e-15)
     scale = math.sqrt(d) * sigma
@@ -342,7 +351,7 @@ def simulate_init_loss(n_vocab, d, sigma, variant="tied", rng=None, n_pairs=2000
     if variant == "shuffle" and d % 2:
         raise ValueError(f"parameter 'd' must be even for variant='shuffle' (the halves are swapped), got {d}")
     gen = check_rng(rng)
-    check_size((2 if variant == "untied" else 1, n_vocab, d), "n_vocab")
+    check_size((2 if variant == "untied" else 1, n_vocab, d), "n_vocab' and 'd")
     check_size((_ROWS, n_vocab, 2), "n_vocab")               # one block of logits
     check_size((n_pairs, 4), "n_pairs")
     if variant == "projection":

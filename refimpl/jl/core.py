@@ -18,7 +18,8 @@ import math
 import numpy as np
 import scipy.special
 
-from .._validation import ArgumentTypeError, as_array, check_choice, check_int, check_real, check_rng, check_size
+from .._validation import (ArgumentTypeError, as_array, check_choice, check_int, check_real, check_rng,
+                          check_size, is_scalar)
 
 __all__ = [
     "ENTROPY_COEF_EXACT",
@@ -43,7 +44,7 @@ ENTROPY_COEF_EXACT = 4.0 / math.log(GOLDEN_RATIO)
 
 def _numbers(x, name):
     """``as_array`` that refuses booleans: ``True`` is not a count or a distortion."""
-    if np.asarray(x).dtype == np.bool_:
+    if is_scalar(x, name) and isinstance(x, (bool, np.bool_)) or np.asarray(x).dtype == np.bool_:
         raise ArgumentTypeError(f"parameter '{name}' must hold numbers, got booleans {x!r}")
     return as_array(x, name)
 
@@ -109,7 +110,7 @@ def min_dim(N, eps, rule="su_high_prob"):
     (1327, 885)
     """
     check_choice(rule, "rule", MIN_DIM_RULES)
-    scalar = np.ndim(N) == 0 and np.ndim(eps) == 0
+    scalar = is_scalar(N, "N") and is_scalar(eps, "eps")
     Na = _N_array(N)
     e = _eps_array(eps)
     logN = np.log(Na)
@@ -145,7 +146,7 @@ def entropy_min_dim(N, coef=8.33):
     (96, 128, 52)
     """
     c = check_real(coef, "coef", low=0.0, low_open=True)
-    scalar = np.ndim(N) == 0
+    scalar = is_scalar(N, "N")
     Na = _N_array(N)
     out = c * np.log(Na)
     return float(out.item()) if scalar else out
@@ -153,7 +154,7 @@ def entropy_min_dim(N, coef=8.33):
 
 def _gaussian_tail(coef, n, eps):
     """``coef * exp(-eps^2 n / 8)`` with validation; a float for scalar inputs."""
-    scalar = np.ndim(n) == 0 and np.ndim(eps) == 0
+    scalar = is_scalar(n, "n") and is_scalar(eps, "eps")
     na = _numbers(n, "n")
     if np.any(na < 1):
         raise ValueError("parameter 'n' (dimension) must be >= 1")
@@ -309,7 +310,10 @@ def h_dim(n, *, grid=2_000_001):
     n : int, >= 2 (dimension)
     grid : int, optional
         Trapezoid nodes on [0, pi] (>= 3). The integrand spans hundreds of
-        orders of magnitude for large n, so every sum is a log-sum-exp.
+        orders of magnitude for large n, so every sum is a log-sum-exp. Its
+        peak is about 1/sqrt(n) wide, so ``n <= ((grid - 1)/(10 pi))**2``
+        (4.05e9 at the default grid) is required: a larger n raises
+        ``ValueError`` instead of returning an unresolved quadrature.
 
     Returns
     -------
@@ -332,6 +336,11 @@ def h_dim(n, *, grid=2_000_001):
     n = check_int(n, "n", min_value=2)
     grid = check_int(grid, "grid", min_value=3)
     check_size((6, grid), "grid")  # the nodes, weights and log-integrand arrays
+    # the integrand's peak is ~1/sqrt(n) wide in theta: at least 10 nodes across it
+    n_max = ((grid - 1) / (10 * math.pi)) ** 2
+    if n > n_max:
+        raise ValueError(f"parameter 'n' = {n} is too large for grid = {grid}: the integrand's peak (width "
+                         f"~1/sqrt(n)) needs n <= ((grid - 1) / (10 pi))**2 = {n_max:.3g}; raise 'grid'")
     theta = np.linspace(0.0, math.pi, grid)
     w = np.full(grid, 1.0)
     w[0] = w[-1] = 0.5  # trapezoid weights (the common factor h cancels in every ratio)

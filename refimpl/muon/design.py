@@ -297,6 +297,7 @@ def polar_express_coefficients(l=1e-3, u=1.0, steps=8, safety=1.01, cushion=PE_C
     l = check_real(l, "l", low=0.0, low_open=True)
     u = check_real(u, "u", low=l)
     steps = check_int(steps, "steps", min_value=1)
+    check_size((steps, 3), "steps")
     safety = check_real(safety, "safety", low=1.0)
     cushion = check_real(cushion, "cushion", low=0.0, high=1.0)
     degree = check_int(degree, "degree")
@@ -452,6 +453,16 @@ _MINMAX_DEFAULTS = {"shared": True, "k": 50, "n_grid": 10000, "perturbation": 0.
 _KAPPA_DEFAULTS = {"shape": (1024, 1024), "n_matrices": 4, "n_points": 2048, "momentum": 0.9, "rng": 0}
 
 
+#: The most scalar updates (iterations x steps x points) one :func:`fit_coefficients` call runs.
+_MAX_WORK = 10**13
+
+
+def _check_work(work):
+    if work > _MAX_WORK:
+        raise ValueError(f"parameters 'iterations' and 'steps' (with the data size) ask for {work:.3g} updates, "
+                         f"more than the {_MAX_WORK:.0e} one fit runs")
+
+
 def fit_coefficients(method="minmax", steps=5, *, iterations=None, lr=None, init=None, backend="auto", **options):
     r"""Fit Newton--Schulz coefficients numerically, as Su does in 10922 and 10592.
 
@@ -503,7 +514,9 @@ def fit_coefficients(method="minmax", steps=5, *, iterations=None, lr=None, init
     Raises
     ------
     ValueError
-        Unknown method or option, bad sizes.
+        Unknown method or option, bad sizes; ``iterations * steps * points``
+        above 1e13 (minmax: points = ``n_grid``; kappa: the pooled singular
+        values), refused before any work.
 
     Notes
     -----
@@ -546,6 +559,7 @@ def fit_coefficients(method="minmax", steps=5, *, iterations=None, lr=None, init
         k = check_int(opt["k"], "k", min_value=1, max_value=n_grid)
         iterations = 20000 if iterations is None else check_int(iterations, "iterations", min_value=1)
         lr = 1e-3 if lr is None else check_real(lr, "lr", low=0.0, low_open=True)
+        _check_work(iterations * steps * n_grid)
         perturbation = check_real(opt["perturbation"], "perturbation", low=0.0)
         dtype = {"float32": np.float32, "float64": np.float64}[check_choice(opt["dtype"], "dtype",
                                                                              ("float32", "float64"))]
@@ -563,8 +577,11 @@ def fit_coefficients(method="minmax", steps=5, *, iterations=None, lr=None, init
     n, m = (check_int(v, "shape", min_value=1) for v in shape)
     check_size((n, m), "shape")
     n_matrices = check_int(opt["n_matrices"], "n_matrices", min_value=1)
+    check_size((n_matrices, min(n, m)), "n_matrices")  # the pooled singular values
     n_points = None if opt["n_points"] is None else check_int(opt["n_points"], "n_points", min_value=1)
     iterations = 100000 if iterations is None else check_int(iterations, "iterations", min_value=1)
+    _check_work(iterations * steps * n_matrices * min(n, m) if n_points is None
+                else iterations * steps * min(n_points, n_matrices * min(n, m)))
     lr = 0.01 if lr is None else check_real(lr, "lr", low=0.0, low_open=True)
     beta = check_real(opt["momentum"], "momentum", low=0.0, high=1.0, high_open=True)
     p = np.array([1.0, 0.9, 1.1] if init is None else as_array(init, "init", shape=(3,)), dtype=np.float64)

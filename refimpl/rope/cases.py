@@ -233,6 +233,9 @@ _HF_WHY = ("transformers computes in float32; its error, derived in refimpl/rope
 
 _SCALED = Case(
     "rope.scaled_inv_freq", scaled_inv_freq, _scaled_inputs,
+    documented={"original_max_position": {
+        "float": "a real context length is accepted (it only enters ratios and logs)",
+        "huge": "any finite length is valid: the frequencies are closed forms"}},
     tol={"float64": (1e-12, 0.0), "float32": (1e-4, 0.0)}, rule="elementwise",
     why="""(inv_freq, attention_factor) for every method, compared element by element (the frequencies
 span base**-1 to 1). float64: closed forms, a few ulp times ln(base) (<= 14): rtol 1e-12.
@@ -391,6 +394,8 @@ _CONFIG_WHY = ("refimpl float64 vs transformers float32 on published configs: ll
 
 _CONFIG_INV_FREQ = Case(
     "rope.config_inv_freq", config_inv_freq, _config_inputs,
+    documented={"rope_scaling": {"none": "None is a config without rope_scaling: the plain frequencies"},
+                "max_position_embeddings": {"huge": "a number that only enters ratios: any finite value is valid"}},
     tol={"float64": (1e-12, 0.0), "float32": (1e-5, 0.0)}, rule="elementwise",
     why=_CONFIG_WHY,
     peers=(Peer("transformers ROPE_INIT_FUNCTIONS on the same config (float32)", _peer.hf_config_inv_freq,
@@ -651,6 +656,8 @@ def _base_repr_digits(n, beta, ndigits):
 
 _DIGITS = Case(
     "rope.beta_digits", beta_digits, _digits_inputs,
+    documented={"n": {"float": "n is any real >= 0 (Su's 874.5 example); its digits are defined",
+                      "huge": "a large n has ndigits digits like any other (n / beta^m is finite)"}},
     tol={"float64": (1e-12, 1e-12)},
     why="integer n and beta: exact integer arithmetic; otherwise n / beta**m and a mod, one rounding each; a "
         "digit is a floor, exact unless n / beta**m lands within rounding of an integer: atol 1e-12.",

@@ -13,7 +13,7 @@ import dataclasses
 import json
 import numbers
 
-from .._validation import check_int, check_real
+from .._validation import check_int, check_real, check_size
 from .frequencies import scaled_inv_freq
 
 __all__ = ["RopeConfig", "config_inv_freq"]
@@ -72,6 +72,7 @@ def _read(rope_scaling, *, head_dim, rope_theta=None, max_position_embeddings=No
         raise ValueError(f"parameter 'rope_scaling': key {unused[0]!r} is not read by rope_type {kind!r} "
                          f"(it reads: {', '.join(keys) or 'nothing'})")
     head_dim = check_int(head_dim, "head_dim", min_value=2)
+    check_size(head_dim, "head_dim")
     prf = check_real(prf, "partial_rotary_factor", low=0.0, high=1.0, low_open=True)
     d = int(head_dim * prf)
     max_pos = None if max_position_embeddings is None else check_int(max_position_embeddings,

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from .._validation import ArgumentTypeError
+from .._validation import ArgumentTypeError, is_scalar
 from .._validation import as_array as _as_array
 
 _SYM_RTOL = 1e-12
@@ -109,7 +109,7 @@ def batch(B, name="B"):
 
     Returns ``(B_as_float_or_array, is_scalar)``.
     """
-    scalar = np.ndim(B) == 0
+    scalar = is_scalar(B, name)
     arr = as_array(B, name)
     if arr.size == 0:
         raise ValueError(f"parameter '{name}' must not be empty")

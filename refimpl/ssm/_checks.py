@@ -1,57 +1,24 @@
-"""Cross-checks of refimpl.ssm run by ``refimpl verify`` (second numerical routes)."""
+"""Checks of refimpl.ssm that are not about one function, run by ``refimpl verify``.
+
+Per-function comparisons (fast paths vs the definition, scipy/torch/s4
+peers) live in the case table, ``refimpl/ssm/cases.py``; these compare two
+different numerical routes to the same quantity (quadrature vs recurrence,
+generating function vs Woodbury vs naive powers, convolution vs scan) or
+check a derived identity.
+"""
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 
 from ..verify import register
-from . import _kernels
-from .hippo import legs, legs_matvec, legs_solve
+from .hippo import legs
 
 _EPS = np.finfo(np.float64).eps
 
 
-@register("ssm", "ssm.legs_matvec_vs_dense_N512", tol=1.0)
-def _legs_matvec_vs_dense():
-    """O(N) matvec vs dense ``A @ v``, error in units of the dot-product bound 2N eps |A||v|."""
-    rng = np.random.default_rng(1)
-    N = 512
-    A, _ = legs(N)
-    v = rng.standard_normal(N)
-    bound = 2 * N * _EPS * (np.abs(A) @ np.abs(v))
-    return max(float(np.max(np.abs(legs_matvec(v, backend=b) - A @ v) / bound)) for b in ("numba", "numpy"))
-
-
-@register("ssm", "ssm.legs_solve_vs_scipy_triangular_N512", tol=1e-12)
-def _legs_solve_vs_scipy():
-    """O(N) solve vs ``scipy.linalg.solve_triangular``, relative to max|z|, for several lambda."""
-    rng = np.random.default_rng(2)
-    N = 512
-    A, _ = legs(N)
-    v = rng.standard_normal(N)
-    worst = 0.0
-    for lam in (1e-3, 0.05, 1.0, 30.0):
-        ref = scipy.linalg.solve_triangular(np.eye(N) - lam * A, v, lower=True)
-        for b in ("numba", "numpy"):
-            worst = max(worst, float(np.max(np.abs(legs_solve(v, lam, backend=b) - ref)) / np.max(np.abs(ref))))
-    return worst
-
-
-@register("ssm", "ssm.legs_kernels_numba_vs_numpy_twin", tol=0.0)
-def _legs_twins():
-    """numba kernels and NumPy twins agree bitwise (same operations, same order)."""
-    rng = np.random.default_rng(3)
-    v = rng.standard_normal(1000)
-    out = np.empty_like(v)
-    _kernels.legs_matvec_nb(v, out)
-    err = float(np.max(np.abs(out - _kernels.legs_matvec_np(v))))
-    _kernels.legs_solve_nb(v, 0.25, out)
-    return max(err, float(np.max(np.abs(out - _kernels.legs_solve_np(v, 0.25)))))
-
-
-# --- issue 3: the other measures, the LegS memory, eigenvectors -------------------------------
-
-@register("ssm", "ssm.legs_recurrence_exact_vs_quadrature_N32_L600", tol=1e-12)
+# ----------------------------------------------------------------------------- the memory, other measures, eigenvectors
+@register("ssm", "ssm.legs_recurrence_exact_vs_quadrature_N32_L600", tol=1e-12, kind="route", unit="err / max|u|",
+          compared="legs_recurrence('exact') vs project(..., 'legs') by Gauss-Legendre quadrature")
 def _legs_recurrence_exact_vs_projection():
     """Exact log-ZOH recursion vs Gauss-Legendre projection of the same piecewise-constant signal."""
     from .memory import legs_recurrence, project
@@ -64,31 +31,8 @@ def _legs_recurrence_exact_vs_projection():
     return float(np.max(np.abs(X[rows] - P)) / np.max(np.abs(u)))
 
 
-@register("ssm", "ssm.legs_recurrence_O(N)_vs_dense_per_step", tol=1e-12)
-def _legs_recurrence_vs_dense():
-    """numba O(N) bilinear/su_bilinear/backward steps vs per-step scipy triangular solves; numba == twin."""
-    from .memory import legs_recurrence
-
-    rng = np.random.default_rng(5)
-    L, N = 200, 48
-    u = rng.standard_normal(L)
-    A, B = legs(N)
-    I = np.eye(N)
-    worst = 0.0
-    for method, lam_of, h_of in (("bilinear", lambda k: 0.5 / k, lambda k: 0.5 / k),
-                                 ("su_bilinear", lambda k: 0.5 / (k + 1), lambda k: 0.5 / k),
-                                 ("backward_euler", lambda k: 1.0 / k, lambda k: 0.0)):
-        X = legs_recurrence(u, N, method, backend="numba")
-        if not np.array_equal(X, legs_recurrence(u, N, method, backend="numpy")):
-            raise AssertionError(f"{method}: numba kernel and NumPy twin differ")
-        x = X[0].copy()
-        for k in range(1, L):
-            x = scipy.linalg.solve_triangular(I - lam_of(k) * A, (I + h_of(k) * A) @ x + B * u[k] / k, lower=True)
-            worst = max(worst, float(np.max(np.abs(X[k] - x)) / np.max(np.abs(x))))
-    return worst
-
-
-@register("ssm", "ssm.lagt_zoh_vs_quadrature", tol=1e-12)
+@register("ssm", "ssm.lagt_zoh_vs_quadrature", tol=1e-12, kind="route", unit="abs err",
+          compared="ZOH recurrence of lagt(N) vs project(..., 'lagt') by quadrature")
 def _lagt_exact():
     """The LagT ODE is exact: ZOH of lagt(N) equals the quadrature projection."""
     from .discretization import discretize
@@ -106,7 +50,8 @@ def _lagt_exact():
     return float(np.max(np.abs(np.array(X) - project(u, N, "lagt", dt=dt, times=dt * np.arange(1, L + 1)))))
 
 
-@register("ssm", "ssm.transition_fourier_vs_complex_fout", tol=1e-14)
+@register("ssm", "ssm.transition_fourier_vs_complex_fout", tol=1e-14, kind="derivation", unit="rel err",
+          compared="s4 real 'fourier'/'fourier2' vs midpoint FouT under the complex-to-real map")
 def _transition_fourier():
     """s4-style real 'fourier'/'fourier2' = midpoint FouT (window 2 / 1) under the unitary complex-to-real map."""
     from .hippo import fourier_complex_to_real, fout, transition
@@ -124,7 +69,8 @@ def _transition_fourier():
     return worst
 
 
-@register("ssm", "ssm.legs_eigvec_recursion_vs_exact_closed_form_N24", tol=1e-14)
+@register("ssm", "ssm.legs_eigvec_recursion_vs_exact_closed_form_N24", tol=1e-14, kind="derivation",
+          unit="rel err", compared="S-recursion vs exact-rational closed form; eigen-residual / bound")
 def _legs_eigvec():
     """S-recursion vs the (corrected) closed form in exact rationals; eigen-residual."""
     from .memory import legs_eigvec
@@ -141,7 +87,7 @@ def _legs_eigvec():
     return worst
 
 
-# ----------------------------------------------------------------------------- S4, S4D, RTF (issue 4)
+# ----------------------------------------------------------------------------- S4, S4D, RTF
 def _s4_legs(N, dt, L, seed=0):
     from .nplr import nplr
     from .s4 import ctilde_from_c
@@ -155,7 +101,8 @@ def _s4_legs(N, dt, L, seed=0):
     return Ab, Bb, C, Lam, P, Bv, V, ctilde_from_c(Abv, V.T @ C, L)
 
 
-@register("ssm", "ssm.s4_kernels_generating_dplr_vs_naive_N64_L4096", tol=1e-10)
+@register("ssm", "ssm.s4_kernels_generating_dplr_vs_naive_N64_L4096", tol=1e-10, kind="route", unit="err / max|K|",
+          compared="generating function and DPLR/Cauchy (full and half) vs naive powers of the dense system")
 def _s4_kernels_vs_naive():
     """Generating function, DPLR/Cauchy (full and conjugate half) vs naive powers; relative to max|K|."""
     from .nplr import nplr
@@ -174,45 +121,10 @@ def _s4_kernels_vs_naive():
     return worst
 
 
-@register("ssm", "ssm.kernel_diag_zoh_vs_scipy_expm", tol=1e-12)
-def _kernel_diag_vs_expm():
-    """S4D-Lin ZOH Vandermonde kernel (half, 2 Re) vs the dense scipy.linalg.expm powers of the full system."""
-    from .s4 import kernel, kernel_diag
-
-    N, L, dt = 32, 2048, 0.01
-    lam = -0.5 + 1j * np.pi * np.arange(N // 2)
-    rng = np.random.default_rng(4)
-    Bh = rng.standard_normal(N // 2) + 0j
-    Ch = rng.standard_normal(N // 2) + 1j * rng.standard_normal(N // 2)
-    full = np.concatenate([lam, lam.conj()])
-    E = scipy.linalg.expm(dt * np.diag(full))
-    Bb = np.linalg.solve(np.diag(full), (E - np.eye(N)) @ np.concatenate([Bh, Bh.conj()]))
-    K0 = kernel(E, Bb, np.concatenate([Ch, Ch.conj()]), L).real
-    K = kernel_diag(lam, Bh, Ch, dt, L, "zoh", half=True)
-    return float(np.max(np.abs(K - K0)) / np.max(np.abs(K0)))
-
-
-@register("ssm", "ssm.cauchy_numba_vs_numpy_twin", tol=1.0)
-def _cauchy_twin():
-    """cauchy numba kernel vs NumPy twin, in units of the bound (N+4) eps sum|v/(z-w)| (conj on and off)."""
-    from .s4 import cauchy
-
-    rng = np.random.default_rng(5)
-    H, N, L = 4, 32, 257
-    v = rng.standard_normal((H, N)) + 1j * rng.standard_normal((H, N))
-    w = -0.5 + 1j * rng.uniform(-50, 50, (H, N))
-    z = 2j * np.tan(np.pi * np.arange(L) / (2 * L))
-    worst = 0.0
-    for conj in (False, True):
-        mag = np.sum(np.abs(v[:, None, :] / (z[None, :, None] - w[:, None, :])), axis=-1) * (2 if conj else 1)
-        d = np.abs(cauchy(v, z, w, conj=conj, backend="numba") - cauchy(v, z, w, conj=conj, backend="numpy"))
-        worst = max(worst, float(np.max(d / ((N + 4) * _EPS * mag))))
-    return worst
-
-
-@register("ssm", "ssm.convolution_vs_recurrence_and_dplr_step", tol=1e-11)
+@register("ssm", "ssm.convolution_vs_recurrence_and_dplr_step", tol=1e-11, kind="route", unit="err / max|y|",
+          compared="FFT causal_conv of the naive kernel vs scan (the recurrence) vs the O(N) DPLR step")
 def _conv_vs_scan():
-    """causal_conv(u, K) == scan (numba and NumPy) == O(N) DPLR bilinear step, LegS N=32, L=2000."""
+    """causal_conv(u, K) (FFT) == scan (the recurrence) == O(N) DPLR bilinear step, LegS N=32, L=2000."""
     from .s4 import causal_conv, dplr_scan, kernel, scan
 
     N, L, dt = 32, 2000, 0.02
@@ -220,12 +132,12 @@ def _conv_vs_scan():
     u = np.random.default_rng(6).standard_normal(L)
     y = causal_conv(u, kernel(Ab, Bb, C, L))
     s = np.max(np.abs(y))
-    outs = [scan(Ab, Bb, C, u, backend="numba"), scan(Ab, Bb, C, u, backend="numpy"),
-            dplr_scan(Lam, P, P, Bv, V.T @ C, dt, u)]
+    outs = [scan(Ab, Bb, C, u), dplr_scan(Lam, P, P, Bv, V.T @ C, dt, u)]
     return max(float(np.max(np.abs(o - y)) / s) for o in outs)
 
 
-@register("ssm", "ssm.nplr_reconstruction_legs_legt_lagt_fout", tol=1e-12)
+@register("ssm", "ssm.nplr_reconstruction_legs_legt_lagt_fout", tol=1e-12, kind="derivation", unit="err / max|A|",
+          compared="V (Lambda - P P^*) V^* vs the HiPPO matrix A")
 def _nplr_recon():
     """max |V (Lambda - P P^*) V^* - A| / max|A| for legs (N=256), legt, lagt, fout (Su and s4 forms)."""
     from .hippo import hippo, transition
@@ -241,7 +153,8 @@ def _nplr_recon():
     return worst
 
 
-@register("ssm", "ssm.rtf_kernel_vs_companion_naive_d64", tol=1e-10)
+@register("ssm", "ssm.rtf_kernel_vs_companion_naive_d64", tol=1e-10, kind="route", unit="err / max|K|",
+          compared="rtf_kernel (FFT division) vs naive powers of rtf_to_ssm's companion system")
 def _rtf_vs_naive():
     """RTF regime (sum|a| = 0.9, d = 64, L = 4096): rtf_kernel == naive kernel of rtf_to_ssm's companion system."""
     from .rtf import rtf_kernel, rtf_to_ssm

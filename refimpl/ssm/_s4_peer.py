@@ -1,6 +1,6 @@
 """Transcriptions of state-spaces/s4 code, in PyTorch: the peers of refimpl.ssm.hippo's s4 measures and refimpl.ssm.s4d.
 
-Used by the case rows (``refimpl/ssm/cases_s4.py``) and the tests
+Used by the case rows (``refimpl/ssm/cases.py``, ``S4_CASES``) and the tests
 (``tests/ssm/test_s4_parity.py``); refimpl's own code never imports this
 module. Each function follows the named function of
 https://github.com/state-spaces/s4 at e757cef5 step by step, in torch, with

@@ -8,9 +8,9 @@ Zhang, Liu, Chen, "Generalized bilinear transformation", and of
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 
 from .._validation import as_array, check_choice, check_real
+from . import reference
 
 __all__ = ["DISCRETIZATIONS", "discretize"]
 
@@ -68,7 +68,8 @@ def discretize(A, B, dt, method, *, alpha=None):
 
     Notes
     -----
-    Accuracy: the rational methods use one LU solve (``numpy.linalg.solve``,
+    Definition: :func:`refimpl.ssm.reference.discretize` (this function
+    validates and calls it). Accuracy: the rational methods use one LU solve (``numpy.linalg.solve``,
     never an explicit inverse), backward-stable with error about
     :math:`\kappa(I-\alpha\Delta A)\,\varepsilon`. ``"zoh"`` takes the
     exponential of the augmented matrix :math:`\begin{psmallmatrix}A&B\\0&0\end{psmallmatrix}\Delta`
@@ -111,21 +112,9 @@ def discretize(A, B, dt, method, *, alpha=None):
         raise ValueError(f"parameter 'alpha' is only used by method='gbt'; got alpha={alpha!r} with method={method!r}")
     else:
         alpha = _GBT_ALPHA.get(method)
-    N = A.shape[0]
-    I = np.eye(N, dtype=A.dtype)
-    if method == "zoh":
-        B2 = B if B.ndim == 2 else B[:, None]
-        m = B2.shape[1]
-        dtype = np.result_type(A, B2)
-        aug = np.zeros((N + m, N + m), dtype=dtype)
-        aug[:N, :N] = A * dt
-        aug[:N, N:] = B2 * dt
-        E = scipy.linalg.expm(aug)
-        Ab, Bb = E[:N, :N], E[:N, N:]
-        return Ab, (Bb if B.ndim == 2 else Bb[:, 0])
-    if alpha == 0.0:
-        return I + dt * A, dt * B
-    lhs = I - alpha * dt * A
-    Ab = np.linalg.solve(lhs, I + (1.0 - alpha) * dt * A)
-    Bb = np.linalg.solve(lhs, dt * B)
+    with np.errstate(over="ignore", invalid="ignore"):
+        Ab, Bb = reference.discretize(A, B, dt, method, alpha)
+    if not (np.all(np.isfinite(Ab)) and np.all(np.isfinite(Bb))):
+        raise ValueError(f"discretize({method!r}) overflows float64 for these finite inputs (dt A or dt B "
+                         "beyond the float64 range, or exp(dt A) too large)")
     return Ab, Bb

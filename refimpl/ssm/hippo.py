@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._backend import resolve_backend
+from .._backend import pick
 from .._validation import as_array, check_choice, check_int, check_real, check_size
-from . import _kernels
+from . import _fast, reference
 
 __all__ = ["LEGS_NORMALIZATIONS", "legs", "legs_matvec", "legs_solve",
            "LEGT_NORMALIZATIONS", "LMU_CONVENTIONS", "FOUT_ENDPOINTS", "TRANSITION_MEASURES", "HIPPO_MEASURES",
@@ -22,7 +22,10 @@ LEGS_NORMALIZATIONS = ("paper", "su", "integer")
 
 
 def _check_dtype(dtype):
-    dt = np.dtype(dtype)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"parameter 'dtype' must be a NumPy dtype, got {dtype!r}") from None
     if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
         raise ValueError(f"parameter 'dtype' must be float64 or float32, got {dt}")
     return dt
@@ -96,15 +99,15 @@ def legs(N, normalization="paper", *, dtype=np.float64):
     N = check_int(N, "N", min_value=1)
     check_choice(normalization, "normalization", LEGS_NORMALIZATIONS)
     dt = _check_dtype(dtype)
+    check_size((N, N), "N")
     n = np.arange(N, dtype=np.float64)
     if normalization == "integer":
         A = np.tril(-np.broadcast_to((2.0 * n + 1.0)[:, None], (N, N)), -1)
+        A[np.diag_indices(N)] = -(n + 1.0)
         B = 2.0 * n + 1.0
     else:
-        prod = (2.0 * n[:, None] + 1.0) * (2.0 * n[None, :] + 1.0)  # exact integers
-        A = np.tril(-np.sqrt(prod), -1)
+        A = reference.legs_A(N)  # sqrt of exact integers: one rounding per entry
         B = np.sqrt(2.0 * n + 1.0) if normalization == "paper" else np.sqrt(2.0 * (2.0 * n + 1.0))
-    A[np.diag_indices(N)] = -(n + 1.0)
     return A.astype(dt), B.astype(dt)
 
 
@@ -125,8 +128,10 @@ def legs_matvec(v, *, normalization="paper", backend="auto"):
         Finite real vector.
     normalization : {"paper", "su", "integer"}, optional
         Which ``A`` of :func:`legs` (``"paper"`` and ``"su"`` share ``A``).
-    backend : {"auto", "numpy", "numba"}, optional
-        ``"numba"`` runs the compiled kernel, ``"numpy"`` its twin.
+    backend : {"auto", "reference", "numba"}, optional
+        ``"reference"`` (``"numpy"``): the definition, dense ``A @ v``
+        (:func:`refimpl.ssm.reference.legs_matvec`, O(N^2)); ``"numba"``:
+        the O(N) prefix-sum kernel; ``"auto"``: numba when importable.
 
     Returns
     -------
@@ -136,19 +141,14 @@ def legs_matvec(v, *, normalization="paper", backend="auto"):
     -----
     Accuracy: entry n is a length-n dot product evaluated as a running sum, so
     its forward error is below :math:`2n\varepsilon\,(|A||v|)_n` (standard
-    dot-product bound); the numba kernel and NumPy twin agree bitwise.
+    dot-product bound); the numba kernel is tested against the dense definition.
     """
     v = _as_state_vector(v)
     check_choice(normalization, "normalization", LEGS_NORMALIZATIONS)
-    be = resolve_backend(backend, v)
-    if normalization == "integer":  # A_int = D A D^{-1}
-        d = np.sqrt(2.0 * np.arange(v.shape[0]) + 1.0)
-        return d * legs_matvec(v / d, backend=be)
-    if be == "numba":
-        out = np.empty_like(v)
-        _kernels.legs_matvec_nb(v, out)
-        return out
-    return _kernels.legs_matvec_np(v)
+    name, impl = pick(backend, v, reference=reference.legs_matvec, numba=_fast.legs_matvec)
+    if name == "reference":
+        check_size((v.shape[0], v.shape[0]), "v")  # the definition forms the dense A
+    return impl(v, normalization)
 
 
 def legs_solve(v, lam, *, normalization="paper", backend="auto"):
@@ -173,7 +173,10 @@ def legs_solve(v, lam, *, normalization="paper", backend="auto"):
         when :math:`\lambda = -1/(n+1)` for some ``n < N``; such values raise.
     normalization : {"paper", "su", "integer"}, optional
         Which ``A`` of :func:`legs`.
-    backend : {"auto", "numpy", "numba"}, optional
+    backend : {"auto", "reference", "numba"}, optional
+        ``"reference"`` (``"numpy"``): the definition, a dense triangular
+        solve (:func:`refimpl.ssm.reference.legs_solve`, O(N^2));
+        ``"numba"``: the O(N) S-recursion; ``"auto"``: numba when importable.
 
     Returns
     -------
@@ -200,15 +203,10 @@ def legs_solve(v, lam, *, normalization="paper", backend="auto"):
     n = v.shape[0]
     if lam < 0 and np.min(np.abs(1.0 + lam * np.arange(1, n + 1))) < 1e-12:
         raise ValueError(f"parameter 'lam'={lam} makes I - lam*A singular (lam = -1/(n+1) for some n < N={n})")
-    be = resolve_backend(backend, v)
-    if normalization == "integer":
-        d = np.sqrt(2.0 * np.arange(n) + 1.0)
-        return d * legs_solve(v / d, lam, backend=be)
-    if be == "numba":
-        out = np.empty_like(v)
-        _kernels.legs_solve_nb(v, lam, out)
-        return out
-    return _kernels.legs_solve_np(v, lam)
+    name, impl = pick(backend, v, reference=reference.legs_solve, numba=_fast.legs_solve)
+    if name == "reference":
+        check_size((n, n), "v")  # the definition forms the dense I - lam A
+    return impl(v, lam, normalization)
 
 
 # ---------------------------------------------------------------------------
@@ -225,7 +223,10 @@ FOUT_ENDPOINTS = ("midpoint", "su")
 
 
 def _check_cdtype(dtype):
-    dt = np.dtype(dtype)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"parameter 'dtype' must be a NumPy dtype, got {dtype!r}") from None
     if dt not in (np.dtype(np.complex128), np.dtype(np.complex64)):
         raise ValueError(f"parameter 'dtype' must be complex128 or complex64, got {dt}")
     return dt
@@ -305,6 +306,7 @@ def legt(N, window=1.0, *, normalization="paper", dtype=np.float64):
     array([1.        , 1.73205081, 2.23606798])
     """
     N = check_int(N, "N", min_value=1)
+    check_size((N, N), "N", itemsize=16)
     w = check_real(window, "window", low=0.0, low_open=True)
     check_choice(normalization, "normalization", LEGT_NORMALIZATIONS)
     dt = _check_dtype(dtype)
@@ -374,6 +376,7 @@ def lmu(N, window=1.0, *, convention="su", dtype=np.float64):
     array([ 1., -3.,  5.])
     """
     N = check_int(N, "N", min_value=1)
+    check_size((N, N), "N", itemsize=16)
     w = check_real(window, "window", low=0.0, low_open=True)
     check_choice(convention, "convention", LMU_CONVENTIONS)
     dt = _check_dtype(dtype)
@@ -439,6 +442,7 @@ def lagt(N, beta=1.0, *, dtype=np.float64):
            [-1. , -1. , -0.5]])
     """
     N = check_int(N, "N", min_value=1)
+    check_size((N, N), "N", itemsize=16)
     beta = check_real(beta, "beta")
     if beta == 0.0:
         raise ValueError("parameter 'beta' must be nonzero, got 0.0")
@@ -511,6 +515,7 @@ def fout(M, window=1.0, endpoint="midpoint", *, dtype=np.complex128):
            [-1., -1., -1.]])
     """
     M = check_int(M, "M", min_value=0)
+    check_size((2 * M + 1, 2 * M + 1), "M", itemsize=16)
     w = check_real(window, "window", low=0.0, low_open=True)
     check_choice(endpoint, "endpoint", FOUT_ENDPOINTS)
     dt = _check_cdtype(dtype)
@@ -568,6 +573,7 @@ def fous(M, *, dtype=np.complex128):
            [-0.5, -1. , -1. ]])
     """
     M = check_int(M, "M", min_value=0)
+    check_size((2 * M + 1, 2 * M + 1), "M", itemsize=16)
     dt = _check_cdtype(dtype)
     n = np.arange(-M, M + 1, dtype=np.float64)
     diff = n[:, None] - n[None, :]
@@ -611,6 +617,7 @@ def fourier_complex_to_real(M):
     True
     """
     M = check_int(M, "M", min_value=0)
+    check_size((2 * M + 1, 2 * M + 1), "M", itemsize=16)
     K = 2 * M + 1
     U = np.zeros((K, K), dtype=np.complex128)
     U[0, M] = 1.0
@@ -707,6 +714,7 @@ def transition(measure, N, **measure_args):
     """
     check_choice(measure, "measure", TRANSITION_MEASURES)
     N = check_int(N, "N", min_value=1)
+    check_size((N, N), "N")
     build, allowed = _S4_MORE_MEASURES.get(measure, (None, {"beta"} if measure == "lagt" else set()))
     extra = set(measure_args) - allowed
     if extra:

@@ -23,11 +23,10 @@ from fractions import Fraction
 
 import numpy as np
 
-from .._backend import resolve_backend
-from .._validation import as_array, check_choice, check_int, check_real
-from . import _kernels
-from .discretization import discretize
-from .hippo import LMU_CONVENTIONS, legs
+from .._backend import pick
+from .._validation import as_array, check_bool, check_choice, check_int, check_real, check_size
+from . import _fast, reference
+from .hippo import LMU_CONVENTIONS
 
 __all__ = ["LEGS_RECURRENCES", "PROJECT_MEASURES", "legs_recurrence", "project", "reconstruct", "legs_eigvec"]
 
@@ -44,7 +43,7 @@ def legs_recurrence(u, N, method="exact", *, backend="auto", out=None):
     (unit step: LegS is timescale-equivariant, so the step size drops out,
     https://kexue.fm/archives/10137). Row ``k`` of the result is the state
     :math:`x(t)` at :math:`t = k + 1`, after consuming :math:`u_0..u_k`, for
-    :math:`t\,x'(t) = A x(t) + B u(t)` with ``(A, B) = legs(N)`` (paper
+    :math:`t\,x'(t) = A x(t) + B u(t)` with ``(A, B) = refimpl.ssm.legs(N)`` (paper
     normalisation): :math:`x_n(T) = \int_0^1 u(rT)\sqrt{2n+1}P_n(2r-1)\,dr`.
 
     Initial state: on :math:`[0, 1]` the input is the constant :math:`u_0`,
@@ -71,9 +70,12 @@ def legs_recurrence(u, N, method="exact", *, backend="auto", out=None):
     N : int
         State size :math:`N\ge1`.
     method : {"exact", "bilinear", "su_bilinear", "forward_euler", "backward_euler"}, optional
-    backend : {"auto", "numpy", "numba"}, optional
-        For the O(N) methods: ``"numba"`` runs the compiled kernel, ``"numpy"``
-        its twin (bitwise equal). ``"exact"`` always runs NumPy/SciPy.
+    backend : {"auto", "reference", "numba"}, optional
+        ``"reference"`` (``"numpy"``): the definition, one dense step per
+        sample (:func:`refimpl.ssm.reference.legs_recurrence`, O(N^2) per step);
+        ``"numba"``: the O(N) kernel for the four rational methods;
+        ``"auto"``: numba when importable. ``"exact"`` always runs the
+        definition (SciPy ``expm``).
     out : ndarray, shape (L, N), float64, C-contiguous, optional
         Buffer to write into (and return), to avoid allocating.
 
@@ -94,12 +96,12 @@ def legs_recurrence(u, N, method="exact", *, backend="auto", out=None):
     :func:`legs_solve`, fused in one pass that advances two steps at a time;
     ``bench/ssm.py``, case ``ssm.legs_recurrence``), O(N^3) per step for
     ``"exact"`` (one ``scipy.linalg.expm`` of the :math:`(N+1)\times(N+1)`
-    augmented matrix via :func:`discretize`; the step matrix depends on ``k``).
+    augmented matrix via :func:`refimpl.ssm.discretize`; the step matrix depends on ``k``).
 
     Accuracy: the O(N) methods agree with per-step dense algebra
     (``scipy.linalg.solve_triangular``) to 1e-12 relative (tested; the
-    S-recursion is stable since :math:`|1-\lambda n| < 1+\lambda(n+1)`), and the
-    numba kernel with its NumPy twin bitwise. ``"exact"`` equals :func:`project` of the same piecewise-constant
+    S-recursion is stable since :math:`|1-\lambda n| < 1+\lambda(n+1)`).
+    ``"exact"`` equals :func:`project` of the same piecewise-constant
     signal to about :math:`10^{-13}` relative to :math:`\max|u|` for
     :math:`N\le64`, :math:`L\le 2000` (tested to 1e-12). The other methods have
     discretisation error against that projection, largest in the first steps
@@ -124,29 +126,21 @@ def legs_recurrence(u, N, method="exact", *, backend="auto", out=None):
     u = as_array(u, "u", ndim=1, min_size=1)
     N = check_int(N, "N", min_value=1)
     check_choice(method, "method", LEGS_RECURRENCES)
-    be = resolve_backend(backend, u)
+    name, impl = pick(backend, u, reference=reference.legs_recurrence, numba=_fast.legs_recurrence)
     L = u.shape[0]
     if out is None:
+        check_size((L, N), "N")
+        if name == "reference" or method == "exact":
+            check_size((N + 1, N + 1, 4), "N")  # the definition's dense step matrices
         out = np.zeros((L, N))
-    else:
-        if not isinstance(out, np.ndarray) or out.shape != (L, N) or out.dtype != np.float64 \
-                or not out.flags.c_contiguous:
-            raise ValueError(f"parameter 'out' must be a C-contiguous float64 array of shape ({L}, {N})")
-        out[0] = 0.0
-    out[0, 0] = u[0]
-    if L == 1:
-        return out
-    if method == "exact":
-        A, B = legs(N)
-        for k in range(1, L):
-            Ab, Bb = discretize(A, B, math.log1p(1.0 / k), "zoh")
-            out[k] = Ab @ out[k - 1] + Bb * u[k]
-        return out
-    code = _kernels.LEGS_METHOD_CODES[method]
-    if be == "numba":
-        _kernels.legs_recurrence_nb(u, code, out)
-    else:
-        _kernels.legs_recurrence_np(u, code, out)
+    elif not isinstance(out, np.ndarray) or out.shape != (L, N) or out.dtype != np.float64 \
+            or not out.flags.c_contiguous or not out.flags.writeable:
+        raise ValueError(f"parameter 'out' must be a writeable C-contiguous float64 array of shape ({L}, {N})")
+    with np.errstate(over="ignore", invalid="ignore"):
+        impl(u, N, method, out)
+    if not np.all(np.isfinite(out)):
+        raise ValueError("legs_recurrence overflows float64 for these finite inputs (|u| near 1.8e308, or "
+                         "'forward_euler', unstable while k < N/2, grew past the float64 range)")
     return out
 
 
@@ -328,17 +322,21 @@ def project(u, N, measure="legs", *, times=None, dt=1.0, window=1.0, beta=1.0, p
     """
     check_choice(measure, "measure", PROJECT_MEASURES)
     N = check_int(N, "N", min_value=1)
+    check_size((N, N // 2 + 8), "N", itemsize=32)  # a basis table of the default nodes x N
     fourier = measure in ("fout", "fous")
     if fourier and N % 2 == 0:
         raise ValueError(f"parameter 'N' (the state size 2M+1) must be odd for measure {measure!r}, got {N}")
     windowed, window, beta = _measure_options(measure, window, beta)
     nodes = max(16, N // 2 + 8) if nodes is None else check_int(nodes, "nodes", min_value=1)
+    check_size(nodes, "nodes", itemsize=64)       # Gauss-Legendre nodes and weights
+    check_size((nodes, N), "N", itemsize=32)      # one basis table per panel
     if callable(u):
         if dt != 1.0:
             raise ValueError("parameter 'dt' is only used with an array 'u' (a callable is a function of time)")
         if times is None:
             raise ValueError("parameter 'times' is required when 'u' is a callable")
         panels = 64 if panels is None else check_int(panels, "panels", min_value=1)
+        check_size(panels + 1, "panels")
         values = None
     else:
         values = as_array(u, "u", ndim=1, min_size=1)
@@ -351,6 +349,7 @@ def project(u, N, measure="legs", *, times=None, dt=1.0, window=1.0, beta=1.0, p
     T_all = as_array(np.atleast_1d(times), "times", ndim=1, min_size=1)
     if np.any(T_all <= 0):
         raise ValueError("parameter 'times' must be > 0")
+    check_size((T_all.shape[0], N), "times", itemsize=16)
     xg, wg = _gauss(nodes)
     dtype = np.complex128 if fourier else np.float64
     res = np.empty((T_all.shape[0], N), dtype=dtype)
@@ -448,7 +447,7 @@ def reconstruct(c, s, measure="legs", *, window=1.0, beta=1.0, convention="su"):
     ValueError
         Non-finite ``c`` or ``s``, ``s`` outside the range, even ``N`` for
         Fourier, unknown ``measure``, bad ``window``/``beta``/``convention`` or
-        one the measure does not use.
+        one the measure does not use, or a result beyond the float64 range.
 
     Notes
     -----
@@ -474,8 +473,14 @@ def reconstruct(c, s, measure="legs", *, window=1.0, beta=1.0, convention="su"):
     if fourier and N % 2 == 0:
         raise ValueError(f"parameter 'c' must have an odd length N = 2M+1 for measure {measure!r}, got {N}")
     windowed, window, beta = _measure_options(measure, window, beta)
-    scalar = np.ndim(s) == 0
-    s = as_array(np.atleast_1d(s), "s", ndim=1)
+    try:
+        scalar = np.ndim(s) == 0
+    except ValueError:  # a ragged list: as_array names it
+        scalar = False
+    s = np.atleast_1d(as_array(s, "s"))
+    if s.ndim != 1:
+        raise ValueError(f"parameter 's' must be a scalar or 1-dimensional, got shape {s.shape}")
+    check_size((s.shape[0], N), "s", itemsize=32)
     hi = window if windowed else (np.inf if measure == "lagt" else 1.0)
     if np.any(s < 0) or np.any(s > hi):
         raise ValueError(f"parameter 's' must lie in [0, {hi}] for measure {measure!r}")
@@ -493,7 +498,11 @@ def reconstruct(c, s, measure="legs", *, window=1.0, beta=1.0, convention="su"):
         Phi = _fourier_table(s, N).conj()
     else:
         Phi = _fourier_table(s / window, N).conj()
-    out = c @ Phi.T
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = c @ Phi.T
+    if not np.all(np.isfinite(out)):
+        raise ValueError("reconstruct overflows float64 for these finite inputs (|c_n| times the basis values "
+                         "beyond the float64 range)")
     return out[..., 0] if scalar else out
 
 
@@ -558,6 +567,7 @@ def legs_eigvec(N, lam, *, method="recursion", return_s=False):
     Examples
     --------
     >>> v = legs_eigvec(3, 2)
+    >>> from refimpl.ssm import legs
     >>> A = legs(3)[0]
     >>> np.allclose(-A @ v, 2 * v)
     True
@@ -567,6 +577,8 @@ def legs_eigvec(N, lam, *, method="recursion", return_s=False):
     N = check_int(N, "N", min_value=1)
     lam = check_int(lam, "lam", min_value=1, max_value=N)
     check_choice(method, "method", ("recursion", "closed_form"))
+    return_s = check_bool(return_s, "return_s")
+    check_size(N, "N")
     S = np.zeros(N)
     if method == "recursion":
         S[N - 1] = 1.0
@@ -578,7 +590,12 @@ def legs_eigvec(N, lam, *, method="recursion", return_s=False):
             fact.append(fact[-1] * i)
         for n in range(max(lam - 1, 0), N):
             val = Fraction(fact[N - lam] * fact[n + lam], fact[N + lam - 1] * fact[n - lam + 1])
-            S[n] = float(val) * (-1.0 if (N - n - 1) % 2 else 1.0)
+            try:
+                S[n] = float(val) * (-1.0 if (N - n - 1) % 2 else 1.0)
+            except OverflowError:
+                raise ValueError(f"legs_eigvec(method='closed_form'): S_{n} = {float(val.numerator):.3g}/... "
+                                 "exceeds the float64 range for this N and lam; use method='recursion' "
+                                 "(normalised so that S_(N-1) = 1)") from None
     S += 0.0  # no -0.0 below the first nonzero entry
     nf = np.arange(N, dtype=np.float64)
     v = np.sqrt(2.0 * nf + 1.0) * S / (lam + nf)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-from .._validation import check_int
+from .._validation import check_bool, check_int, check_size
 from .hippo import hippo as _hippo
 from .hippo import transition as _s4_transition
 
@@ -233,8 +233,11 @@ def nplr(measure, N, rank=1, *, half=False, s4=False, **params):
         raise ValueError(f"parameter 'measure' must be one of {listed}; got {measure!r}")
     N = check_int(N, "N", min_value=1)
     rank = check_int(rank, "rank", min_value=1)
-    half = bool(half)
-    A, B = _transition(measure, N, bool(s4), params)
+    half = check_bool(half, "half")
+    s4 = check_bool(s4, "s4")
+    check_size((N, N), "N", itemsize=64)  # the dense A and its eigendecomposition
+    check_size((N, rank), "rank", itemsize=16)
+    A, B = _transition(measure, N, s4, params)
     A = np.asarray(A)
     B = np.asarray(B)
     n = A.shape[0]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_array, check_int
+from .._validation import as_array, check_int, check_size
 from .s4 import _length, _system, c_from_ctilde, ctilde_from_c
 
 __all__ = ["rtf_from_ssm", "rtf_kernel", "companion", "rtf_to_ssm"]
@@ -62,6 +62,13 @@ def rtf_from_ssm(Ab, Bb, C, *, L=None):
     b : ndarray, shape (d,)
         Numerator :math:`(b_1..b_d)`, lowest degree first.
 
+    Raises
+    ------
+    ValueError
+        Bad shapes, an eigenvalue of ``Ab`` on the unit circle at one of the
+        evaluation nodes (:math:`I-\omega\bar A` singular), or a result
+        beyond the float64 range.
+
     Notes
     -----
     Accuracy: the coefficients carry an absolute error of about
@@ -88,12 +95,25 @@ def rtf_from_ssm(Ab, Bb, C, *, L=None):
     n = 1 << int(np.ceil(np.log2(d + 1)))          # nodes; both polynomials have degree < n
     om = np.exp(-2j * np.pi * np.arange(n) / n)
     M = np.eye(d)[None, :, :] - om[:, None, None] * Ab[None, :, :]      # I - omega Ab, (n, d, d)
-    det = np.linalg.det(M)                                              # a(omega), by LU
-    G = np.linalg.solve(M, np.broadcast_to(Bb.astype(np.complex128), (n, d))[..., None])[..., 0] @ C
+    with np.errstate(over="ignore", invalid="ignore"):
+        det = np.linalg.det(M)                                          # a(omega), by LU
+    if not np.all(np.isfinite(det)):
+        raise ValueError("rtf_from_ssm: det(I - omega Ab) overflows float64 for these finite inputs "
+                         "(entries of Ab too large)")
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            G = np.linalg.solve(M, np.broadcast_to(Bb.astype(np.complex128), (n, d))[..., None])[..., 0] @ C
+    except np.linalg.LinAlgError:
+        raise ValueError(f"parameter 'Ab': I - omega Ab is singular at one of the {n} roots of unity omega where "
+                         "rtf_from_ssm evaluates the transfer function (Ab has an eigenvalue 1/omega on the unit "
+                         "circle; the system is not stable)") from None
     a_full = np.fft.ifft(det)                                           # coefficients of a(z), degree d
     b_full = np.fft.ifft(det * G)                                       # coefficients of b(z), degree d-1
     a = a_full[1:d + 1] / a_full[0]
     b = b_full[:d] / a_full[0]
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ValueError("rtf_from_ssm: the coefficients overflow float64 for these finite inputs "
+                         "(Bb, C or the resolvent beyond the float64 range)")
     if real:
         a, b = a.real, b.real
     if not np.iscomplexobj(Ab) and np.iscomplexobj(a):
@@ -109,6 +129,7 @@ def _check_rtf(a, b, L):
         raise ValueError(f"parameter 'b' must have the shape of 'a' {a.shape}, got {b.shape}")
     d = a.shape[0]
     L = check_int(L, "L", min_value=1)
+    check_size(L, "L", itemsize=32)  # the padded transforms
     if L <= d:
         raise ValueError(f"parameter 'L' must be > d = {d} (len(a)), got {L}")
     return a, b, L
@@ -170,8 +191,13 @@ def rtf_kernel(a, b, L):
         Fb = np.fft.fft(b, n=L)
     if not np.all(np.abs(Fd) > 0.0):
         raise ValueError("parameter 'a': the denominator vanishes at an L-th root of unity (pole on the unit circle)")
-    G = Fb / Fd
-    return np.fft.irfft(G, n=L) if real else np.fft.ifft(G)
+    with np.errstate(over="ignore", invalid="ignore"):
+        G = Fb / Fd
+        K = np.fft.irfft(G, n=L) if real else np.fft.ifft(G)
+    if not (np.all(np.isfinite(Fd)) and np.all(np.isfinite(K))):
+        raise ValueError("rtf_kernel overflows float64 for these finite inputs (a, b or b(w)/a(w) beyond "
+                         "the float64 range)")
+    return K
 
 
 def companion(a):
@@ -234,7 +260,8 @@ def rtf_to_ssm(a, b, L):
     Raises
     ------
     ValueError
-        As :func:`rtf_kernel`, or :math:`I-\bar A^L` singular.
+        As :func:`rtf_kernel`, :math:`I-\bar A^L` singular, or a result
+        beyond the float64 range.
 
     Notes
     -----

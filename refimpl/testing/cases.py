@@ -275,7 +275,8 @@ class Case:
     def examples(self, n, fixed=None):
         """``n`` deterministic examples ``(args, kwargs, drawn)``.
 
-        The corners come first (each with ``fixed`` on top), then even
+        The corners come first (each with ``fixed`` on top, every option it
+        does not pin held at its default), then even
         examples hold every option at refimpl's default (a kernel that
         implements only the default has those to check against) and odd
         ones draw every option.
@@ -285,8 +286,10 @@ class Case:
         pins = [dict(c) for c in self.corners]
         for k in range(n):
             if k < len(pins):
+                # a corner pins what makes it hard and holds every other option at its default, so that
+                # a kernel without optional outputs (return_weights, ...) still runs the hard inputs
                 pin = {**pins[k], **(fixed or {})}
-                src = RngSource(self.seed(k), pin, None)
+                src = RngSource(self.seed(k), pin, defaults)
             else:
                 src = RngSource(self.seed(k), fixed, defaults if k % 2 == 0 else None)
             args, kwargs = self.sample(src)

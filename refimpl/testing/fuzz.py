@@ -15,6 +15,9 @@ bool flag      ``str`` (``"no"``), ``int`` (2), ``none``
 str option     ``unknown`` (``"bogus"``), ``int`` (3)
 =============  ==============================================================
 
+A seed (``seed``, ``rng``) gets neither ``huge`` nor ``none``: ``check_rng``
+takes any non-negative integer and None (a fresh generator).
+
 The outcome must be a ``ValueError`` or ``TypeError`` whose message names the
 parameter, or a result the row documents (``Case.documented``:
 ``{parameter: {class: reason}}``). Anything else is reported: a call that
@@ -73,7 +76,7 @@ def bad_values(name, value, default):
         out += [("nan", nan), ("inf", inf), ("str", "abc"), ("ragged", [[1.0, 2.0], [3.0]])]
     else:
         return []
-    if not none_ok:
+    if not none_ok and not _is_seed(name):     # check_rng takes None for a fresh generator: not bad
         out.append(("none", None))
     return out
 
@@ -117,7 +120,7 @@ def fuzz_case(case, *, example=0):
 
 def _describe(result):
     try:
-        arr = np.asarray(result if not isinstance(result, tuple) else result[0], dtype=float)
+        arr = np.abs(np.asarray(result if not isinstance(result, tuple) else result[0]).astype(complex))
         if arr.size and not np.all(np.isfinite(arr)):
             return f"a result with NaN/inf (shape {arr.shape})"
         return f"a result of shape {arr.shape}"

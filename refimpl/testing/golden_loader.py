@@ -134,7 +134,10 @@ def cast_inputs(args, kwargs, dtype, keep=()):
     ``args`` is a list of ``(name, value)``; ``kwargs`` a dict. Integer and
     boolean arrays, Python scalars, strings and the names in ``keep`` pass
     unchanged. bfloat16 values are returned as float32 arrays holding
-    bfloat16-representable numbers (NumPy has no bfloat16).
+    bfloat16-representable numbers (NumPy has no bfloat16). Complex inputs at
+    bfloat16/float16 (no complex type of that width in NumPy or torch's CPU
+    ops) have their real and imaginary parts rounded to the dtype and are
+    returned as complex64: a kernel in that dtype holds the two parts apart.
     """
     if dtype not in DTYPES:
         raise GoldenError(f"parameter 'dtype' must be one of {', '.join(DTYPES)}; got {dtype!r}")
@@ -145,7 +148,9 @@ def cast_inputs(args, kwargs, dtype, keep=()):
         if v.dtype.kind == "c":
             _, cplx = DTYPES[dtype]
             if cplx is None:
-                raise GoldenError(f"input {name!r} is complex; dtype {dtype!r} has no complex counterpart")
+                re, im = (round_bfloat16(p) if dtype == "bfloat16" else p.astype(np.float16).astype(np.float32)
+                          for p in (v.real, v.imag))
+                return (re + 1j * im).astype(np.complex64)
             return v.astype(cplx)
         if v.dtype.kind != "f":
             return v

@@ -1,15 +1,17 @@
-r"""The oracle registry and :func:`check_against`.
+r"""The oracle side of the case tables: :func:`check_against` and its helpers.
 
-Each public refimpl method registers an *oracle case*: a name such as
-``"rope.apply"``, an input generator, the refimpl function and the tolerance
-to hold per dtype. Cases live in ``refimpl/<topic>/_oracles.py`` and are
-discovered automatically (like the ``_checks.py`` modules of ``refimpl
-verify``), so a new topic plugs in by adding that file::
+Every public refimpl function has a row in its topic's case table,
+``refimpl/<topic>/cases.py`` (see :mod:`refimpl.testing.cases`): a name such
+as ``"rope.apply"``, an input generator, the refimpl function and the
+tolerance to hold per dtype, with its reasoning. :func:`check_against`
+drives a user's kernel with that row's inputs and compares it with
+refimpl's reference; :func:`register_oracle` adds a row for a function
+outside refimpl::
 
-    from ..testing.oracle import register_oracle
-    from .hippo import legs_matvec
+    from refimpl.testing.oracle import register_oracle
+    from my_project import my_legs_matvec
 
-    @register_oracle("ssm.legs_matvec", legs_matvec, backends=("numpy", "numba"),
+    @register_oracle("mine.legs_matvec", my_legs_matvec,
                      tolerances={"float64": (1e-13, 0.0), "float32": (2e-6, 0.0)})
     def _legs_matvec(src):
         n = src.integer("N", 1, 64)

@@ -82,7 +82,7 @@ def numpy_as_cupy(monkeypatch):
     import refimpl._backend as backend
     import refimpl._gpu as gpu
     from refimpl.rope import _xp as rope_xp
-    from refimpl.ssm import _cupy as ssm_cupy
+    from refimpl.ssm import _xp as ssm_cupy
 
     fake = NumpyAsCupy()
     monkeypatch.setattr(backend, "cupy_or_none", lambda: fake)

@@ -39,7 +39,7 @@ def test_cases_run_quick_with_stand_in(monkeypatch):
     gpu, cases = _load_gpu_bench(monkeypatch, FakeCupy())
     monkeypatch.setattr(gpu, "_torch_cuda", lambda: None)
     import refimpl.rope._xp as rope_xp
-    import refimpl.ssm._cupy as ssm_cupy
+    import refimpl.ssm._xp as ssm_cupy
 
     # the RawKernels need CUDA: route the stand-in through the xp twins
     monkeypatch.setattr(rope_xp, "fused_kernel", rope_xp.rotate)

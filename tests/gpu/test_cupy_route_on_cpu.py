@@ -86,8 +86,9 @@ def test_kernel_diag(numpy_as_cupy, method, half):
     rng = np.random.default_rng(5)
     B, C = rng.standard_normal(N) + 0j, rng.standard_normal(N) + 1j * rng.standard_normal(N)
     got = kernel_diag(Lam, B, C, 0.1, 300, method, half, backend="cupy")
-    ref = kernel_diag(Lam, B, C, 0.1, 300, method, half, backend="numpy")
-    assert np.array_equal(got, ref)  # the same code on the same arrays
+    ref = kernel_diag(Lam, B, C, 0.1, 300, method, half, backend="reference")
+    # exp(j log Abar) in chunks vs the definition's repeated powers: j eps |log Abar| per term
+    assert np.max(np.abs(got - ref)) <= 1e-12 * np.max(np.abs(ref))
 
 
 def test_kernel_diag_backend_names(monkeypatch):

@@ -3,7 +3,7 @@ import importlib
 
 import pytest
 
-MODULES = ["refimpl.rope._xp", "refimpl.ssm._cupy"]
+MODULES = ["refimpl.rope._xp", "refimpl.ssm._xp"]
 
 
 @pytest.mark.parametrize("module", MODULES)

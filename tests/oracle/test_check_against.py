@@ -45,7 +45,7 @@ def test_correct_peers_pass(name, candidate, dtype):
     assert isinstance(res, OracleResult)
     assert res, res.message
     assert res.passed and res.counterexample is None and res.n_examples >= 40
-    assert 0 < res.max_rel_error <= res.rtol
+    assert 0 <= res.max_rel_error <= res.rtol  # 0: a candidate may be the definition itself (dense solve)
     assert res.worst_ratio <= 1.0
 
 

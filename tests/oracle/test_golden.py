@@ -296,7 +296,7 @@ def test_every_registered_case_round_trips(tmp_path):
             _, examples = golden_loader.load_case(str(tmp_path), n)
             for ex in examples:
                 for out in golden_loader._as_outputs(ex.expected["float32"]):
-                    assert isinstance(out, float) or out.dtype in (np.float64, np.complex128, np.bool_)
+                    assert isinstance(out, (float, complex)) or out.dtype in (np.float64, np.complex128, np.bool_)
 
 
 def test_a_case_whose_corners_were_all_skipped_is_not_a_pass(tmp_path, monkeypatch):
@@ -325,3 +325,31 @@ def test_a_case_whose_corners_were_all_skipped_is_not_a_pass(tmp_path, monkeypat
     wrong = golden_loader.check_dir(str(tmp_path), {"zz.scaled": lambda x, flip=False: x})
     assert not wrong.passed and wrong.cases[0].status == "FAIL"
     assert np.isfinite(wrong.cases[0].max_abs)
+
+
+def test_golden_check_catches_a_wrong_causal_alignment_without_return_weights(tmp_path):
+    """The n_q < n_k corners run even for a kernel that takes no return_weights (they used to be skipped)."""
+    import numpy as np
+
+    from refimpl.testing import golden, golden_loader
+
+    golden.export(str(tmp_path), ["attention.attention"])
+
+    def top_left(q, k, v, *, causal=False, scale=None, mask=None, enable_gqa=False):
+        if enable_gqa:
+            r = q.shape[-3] // k.shape[-3]
+            k, v = np.repeat(k, r, axis=-3), np.repeat(v, r, axis=-3)
+        s = q @ np.swapaxes(k, -1, -2)
+        s = s * (1 / np.sqrt(q.shape[-1]) if scale is None else (scale[..., None] if np.ndim(scale) else scale))
+        vis = np.ones(s.shape[-2:], bool)
+        if causal:
+            vis = np.tril(vis)  # top-left: wrong when n_q < n_k
+        if mask is not None:
+            vis = vis & mask
+        s = np.where(vis, s, -np.inf)
+        p = np.exp(s - s.max(-1, keepdims=True))
+        return (p / p.sum(-1, keepdims=True)) @ v
+
+    (rep,) = golden_loader.check_dir(str(tmp_path), {"attention.attention": top_left}).cases
+    assert rep.status == "FAIL", rep
+    assert rep.corners_run >= 2

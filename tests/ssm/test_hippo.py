@@ -6,7 +6,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from refimpl.ssm import legs, legs_matvec, legs_solve
-from refimpl.ssm import _kernels
 from refimpl.testing import finite_vectors, state_sizes
 
 EPS = np.finfo(np.float64).eps
@@ -99,19 +98,6 @@ def test_solve_negative_lambda_nonsingular(rng):
     v = rng.standard_normal(n)
     lam = -0.37  # not -1/(k+1)
     np.testing.assert_allclose(legs_solve(v, lam), np.linalg.solve(np.eye(n) - lam * A, v), rtol=1e-11, atol=1e-12)
-
-
-@pytest.mark.twin
-@given(st.data())
-def test_kernels_numba_equals_numpy_twin_bitwise(data):
-    n = data.draw(state_sizes(max_value=200), label="n")
-    v = data.draw(finite_vectors(n), label="v")
-    lam = data.draw(st.floats(0.0, 10.0), label="lam")
-    out = np.empty(n)
-    _kernels.legs_matvec_nb(v, out)
-    assert np.array_equal(out, _kernels.legs_matvec_np(v))
-    _kernels.legs_solve_nb(v, lam, out)
-    assert np.array_equal(out, _kernels.legs_solve_np(v, lam))
 
 
 @pytest.mark.parametrize("bad", [0, -3])

@@ -1,13 +1,13 @@
-"""The case rows of refimpl/ssm/cases_s4.py, run against their peers (the s4 transcriptions).
+"""The s4 rows of refimpl/ssm/cases.py (S4_CASES), run against their peers (the s4 transcriptions).
 
-tests/test_cases.py runs every row of refimpl/<topic>/cases.py; these rows
-live in cases_s4.py until they join ssm/cases.py, so this file runs them the
-same way: deterministic examples (corners first), each peer, norm-wise tolerances.
+tests/test_cases.py runs every row of refimpl/<topic>/cases.py through
+check_against; this file also runs the s4 rows on their deterministic
+examples (corners first), each peer, norm-wise tolerances.
 """
 import numpy as np
 import pytest
 
-from refimpl.ssm.cases_s4 import CASES
+from refimpl.ssm.cases import S4_CASES as CASES
 from refimpl.ssm.hippo import __all__ as hippo_all
 from refimpl.ssm.s4d import __all__ as s4d_all
 
