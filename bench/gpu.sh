@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prepared GPU run of issue 10: install, run the `gpu` tests and the GPU bench
+# Prepared GPU run: install, run the `gpu` tests and the GPU bench
 # cases (refimpl CuPy vs torch CUDA vs the CPU paths), write the table.
 #
 #   bash bench/gpu.sh            # from anywhere; results in $OUT if set, else bench/

@@ -1,6 +1,8 @@
 """Benchmarks of refimpl.muon: Newton-Schulz against torch CPU and a GEMM floor; coefficient design."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from refimpl.muon import COEFFICIENTS, fit_coefficients, newton_schulz, polar_express_coefficients
@@ -40,19 +42,36 @@ def _gemm_floor(shape, dtype, steps=_STEPS):
     Y = np.empty_like(X)
     flat = [(X[i], Xt[i], A[i], A2[i], Y[i]) for i in np.ndindex(batch)] if batch else [(X, Xt, A, A2, Y)]
 
-    def fn():
+    def run(items):
         for _ in range(steps):
-            for x, xt, a, a2, y in flat:
+            for x, xt, a, a2, y in items:
                 np.matmul(x, xt, out=a2)
                 np.matmul(a, a, out=a2)
                 np.matmul(a, x, out=y)
+
+    def fn():
+        run(flat)
         return None
 
     count = 3 * steps * max(1, int(np.prod(batch)))
-    return Impl(f"floor: {count} GEMMs of the same sizes", "floor", fn)
+    impls = [Impl(f"floor: {count} GEMMs of the same sizes", "floor", fn)]
+    workers = min(os.cpu_count() or 1, len(flat))
+    if batch and workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from threadpoolctl import threadpool_limits
+
+        def threaded():
+            with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+                list(pool.map(run, [flat[i::workers] for i in range(workers)]))
+            return None
+
+        impls.append(Impl(f"floor: the same GEMMs, {workers} threads over the batch, 1-thread BLAS", "floor",
+                          threaded))
+    return impls
 
 
-def _ns_case(shape, dtype, quick_shape, quick):
+def _ns_case(shape, dtype, quick_shape, quick, reps=None, eta=None):
     shape = quick_shape if quick else shape
     M = np.random.default_rng(1).standard_normal(shape).astype(dtype)
     name = np.dtype(dtype).name
@@ -61,12 +80,15 @@ def _ns_case(shape, dtype, quick_shape, quick):
     if torch is not None:
         Mt = torch.from_numpy(M)
         impls.append(Impl(f"torch CPU addmm NS ({name})", "peer", lambda: _torch_ns(torch, Mt).numpy()))
-    impls.append(_gemm_floor(shape, dtype))
+    impls.extend(_gemm_floor(shape, dtype))
     ref = impls[1].label if torch is not None else None
     desc = f"Newton-Schulz, KJ coefficients, {_STEPS} steps, {'x'.join(map(str, shape))}, {name}"
-    return Spec(desc, impls, reference=ref, rtol=1e-3 if dtype == np.float32 else 1e-10,
-                notes="refimpl: X X^T and A A^T as SYRK, a X + B X as one GEMM (B + a I) X, batches as a loop "
-                      "of 2-D BLAS calls; the floor runs the 15 GEMMs per matrix with no SYRK")
+    return Spec(desc, impls, reference=ref, rtol=1e-3 if dtype == np.float32 else 1e-10, reps=reps, eta_s=eta,
+                size=f"{'x'.join(map(str, shape))} {name}",
+                notes="refimpl: X X^T and A A^T as SYRK, a X + B X as one GEMM (B + a I) X, a stack split over "
+                      "one thread per core with single-threaded BLAS; the floor runs the 15 GEMMs per matrix "
+                      "with no SYRK, one matrix after the other with BLAS's own threads or (stacks) threaded over the batch; "
+                      "the ratio uses the faster floor")
 
 
 @case("muon.newton_schulz_1024x4096_float32")
@@ -81,15 +103,15 @@ def _ns_wide64(quick):
 
 @case("muon.newton_schulz_4096x4096_float32")
 def _ns_square32(quick):
-    return _ns_case((4096, 4096), np.float32, (128, 128), quick)
+    return _ns_case((4096, 4096), np.float32, (128, 128), quick, reps=1, eta=60)
 
 
 @case("muon.newton_schulz_2048x2048_float64")
 def _ns_square64(quick):
-    # 4096x4096 float64 (the issue's size) is 8x the work: with the harness's 4 calls of each of the 3
+    # 4096x4096 float64 is 8x the work: with the harness's 4 calls of each of the 3
     # implementations it runs for about 5 minutes on 2 cores, too long for the topic's bench; the float32
     # case keeps the 4096 size and the per-GEMM efficiency does not change between 2048 and 4096.
-    return _ns_case((2048, 2048), np.float64, (128, 128), quick)
+    return _ns_case((2048, 2048), np.float64, (128, 128), quick, reps=2, eta=30)
 
 
 @case("muon.newton_schulz_batch64x256x256_float32")
@@ -100,6 +122,16 @@ def _ns_batch32(quick):
 @case("muon.newton_schulz_batch64x256x256_float64")
 def _ns_batch64(quick):
     return _ns_case((64, 256, 256), np.float64, (4, 32, 32), quick)
+
+
+@case("muon.newton_schulz_batch16x1024x1024_float32")
+def _ns_batch16_32(quick):
+    return _ns_case((16, 1024, 1024), np.float32, (2, 64, 64), quick, reps=2, eta=40)
+
+
+@case("muon.newton_schulz_batch16x1024x1024_float64")
+def _ns_batch16_64(quick):
+    return _ns_case((16, 1024, 1024), np.float64, (2, 64, 64), quick, reps=2, eta=80)
 
 
 @case("muon.polar_express_coefficients")

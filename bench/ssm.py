@@ -166,7 +166,7 @@ def _register_scaling(L_full):
 
     @case(f"ssm.kernel_s4_{tag}")
     def s4_case(quick):
-        N, L, dt = (16, 256, 0.01) if quick else (64, L_full, 0.01)
+        N, L, dt = (16, max(64, L_full // 64), 0.01) if quick else (64, L_full, 0.01)
         Ab, Bb, C, Lam, P, Bv, Ct, Lh, Ph, Bh = _s4_setup(N, L, dt)
         impls = [
             Impl("naive powers O(L N^2)", "refimpl", lambda: kernel(Ab, Bb, C, L)),
@@ -183,7 +183,7 @@ def _register_scaling(L_full):
 
     @case(f"ssm.kernel_s4d_{tag}")
     def s4d_case(quick):
-        N, L, dt = (16, 256, 0.01) if quick else (64, L_full, 0.01)
+        N, L, dt = (16, max(64, L_full // 64), 0.01) if quick else (64, L_full, 0.01)
         lam = -0.5 + 1j * np.pi * np.arange(N // 2)
         rng = np.random.default_rng(13)
         Bh = np.ones(N // 2) + 0j
@@ -202,7 +202,7 @@ def _register_scaling(L_full):
 
     @case(f"ssm.kernel_rtf_{tag}")
     def rtf_case(quick):
-        d, L = (16, 256) if quick else (64, L_full)
+        d, L = (16, max(64, L_full // 64)) if quick else (64, L_full)
         rng = np.random.default_rng(14)
         a = rng.standard_normal(d)
         a *= 0.9 / np.sum(np.abs(a))

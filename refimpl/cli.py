@@ -133,6 +133,13 @@ def main(argv=None):
     if _figures is not None and hasattr(_figures, "add_arguments"):
         extra["figures"] = _figures.add_arguments(sub)
     argv = sys.argv[1:] if argv is None else list(argv)
+    # refimpl compare-speed MODULE:FUNC CASE [--size ...]: its own parser, in refimpl.testing.speed
+    sub.add_parser("compare-speed", add_help=False,
+                   help="check a kernel against a case, then time it against refimpl and the hardware floor")
+    if argv[:1] == ["compare-speed"]:
+        from .testing.speed import cli_main
+
+        return cli_main(argv[1:])
     if argv[:1] == ["derive"]:  # its own parser: refimpl derive --help / --list / --latex
         from .derivations import main as derive_main
 

@@ -13,6 +13,16 @@ multiplied by ``exp(m - m')``, so that at the end ``acc / l`` is
 ``softmax(s) @ v`` up to rounding. Memory is O((n_q + n_k) d) plus O(BQ BK)
 per thread: the n_q x n_k score matrix is never formed.
 
+Threads: the query blocks are spread over numba's threads (``prange``,
+zig-zag ordered so that long causal rows pair with short ones) and BLAS is
+pinned to one thread for the tile products. On 2 cores this measured about
+6x faster at n = 4096 than one stream of tiles with OpenBLAS's own threads,
+whose threads spend a 128 x 256 tile product synchronising. Where the time
+goes (one thread, n = 2048, d = 64): the two tile products run at about 0.7
+of the 1024^3 GEMM rate (K = d = 64 is short for BLAS's blocking), so they
+alone take about 1.4x the GEMM floor; the exponentials add about 0.2x, the
+scaling, max and sums about 0.4x.
+
 The exponential inside the kernel is :func:`exp_shifted_nb`, a vectorisable
 exp for arguments <= 0 (Cody-Waite reduction plus a degree-13 Taylor
 polynomial); it is within 1 ulp of ``numpy.exp`` (``refimpl verify``), which
@@ -88,12 +98,40 @@ def exp_nonpos_nb(x, out, kbuf, n):
     exp_shifted_nb(x, 0.0, out, kbuf, n)
 
 
+@njit(cache=True, nogil=True, fastmath={"nnan", "ninf", "nsz"}, error_model="numpy")
+def _scale_max_nb(x, sr, n):
+    """x[c] *= sr for c < n; returns max x[c]. Finite values only (a fully visible tile: no -inf), which
+    is what lets LLVM vectorise the max reduction (the flags only drop NaN/inf/signed-zero handling)."""
+    mx = -1.7976931348623157e308
+    for c in range(n):
+        val = x[c] * sr
+        x[c] = val
+        mx = max(mx, val)
+    return mx
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "nsz"}, error_model="numpy")
+def _sum_nb(x, n):
+    """sum x[c] for c < n, in any order (vectorised): n <= BK non-negative terms, error <= n u sum."""
+    t = 0.0
+    for c in range(n):
+        t += x[c]
+    return t
+
+
 @njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
 def _attention_block(q, k, v, scale, mask, has_mask, causal, off, b, i0, i1,
-                     qbuf, kbuf, vbuf, s, p, ibuf, pv, m, l, acc, out, lse):
-    """Stream all key tiles for the query rows i0..i1-1 of batch b."""
+                     sbuf, pbuf, ibuf, pvbuf, m, l, acc, out, lse):
+    """Stream the key tiles for the query rows i0..i1-1 of batch b.
+
+    The tiles of q, k and v are row slices of the (contiguous) inputs, and
+    the score, weight and product buffers are contiguous views of flat
+    scratch arrays, so both products go to BLAS as they are (no copies, no
+    padding). Key tiles that no row of the block can see are never visited;
+    a tile that every row sees in full (no mask, left of the causal
+    diagonal) skips the per-entry visibility tests.
+    """
     nq_t = i1 - i0
-    d = q.shape[2]
     dv = v.shape[2]
     nk = k.shape[1]
     for r in range(nq_t):
@@ -101,57 +139,44 @@ def _attention_block(q, k, v, scale, mask, has_mask, causal, off, b, i0, i1,
         l[r] = 0.0
         for c in range(dv):
             acc[r, c] = 0.0
-        for c in range(d):
-            qbuf[r, c] = q[b, i0 + r, c]
-    for r in range(nq_t, BQ):
-        for c in range(d):
-            qbuf[r, c] = 0.0
+    qt = q[b, i0:i1]
     jend = nk
     if causal:
         jend = min(nk, i1 - 1 + off + 1)  # last visible key of the last row, plus one
     for j0 in range(0, jend, BK):
         j1 = min(j0 + BK, jend)
         nk_t = j1 - j0
-        for c in range(nk_t):
-            for t in range(d):
-                kbuf[c, t] = k[b, j0 + c, t]
-            for t in range(dv):
-                vbuf[c, t] = v[b, j0 + c, t]
-        if nk_t < BK:  # zero padding: padded scores are finite, padded weights are 0
-            for c in range(nk_t, BK):
-                for t in range(d):
-                    kbuf[c, t] = 0.0
-                for t in range(dv):
-                    vbuf[c, t] = 0.0
-                for r in range(BQ):
-                    p[r, c] = 0.0
-        sv = s
-        np.dot(qbuf, kbuf.T, sv)  # full (BQ, BK) tile; contiguous buffers for BLAS
+        sv = sbuf[:nq_t * nk_t].reshape((nq_t, nk_t))
+        pm = pbuf[:nq_t * nk_t].reshape((nq_t, nk_t))
+        pv = pvbuf[:nq_t * dv].reshape((nq_t, dv))
+        np.dot(qt, k[b, j0:j1].T, sv)  # S = Q_i K_j^T on the tile
+        full = (not has_mask) and ((not causal) or j1 - 1 <= i0 + off)  # every row sees every key of the tile
         for r in range(nq_t):
             i = i0 + r
             sr = scale[b, i]
-            lim = nk_t
-            if causal:
-                lim = min(nk_t, i + off + 1 - j0)  # keys j <= i + off are visible
             row_max = -np.inf
-            for c in range(nk_t):
-                val = sv[r, c] * sr
-                if c >= lim:
-                    val = -np.inf
-                elif has_mask and not mask[b, i, j0 + c]:
-                    val = -np.inf
-                sv[r, c] = val
-                if val > row_max:
-                    row_max = val
+            if full:
+                row_max = _scale_max_nb(sv[r], sr, nk_t)
+            else:
+                lim = nk_t
+                if causal:
+                    lim = min(nk_t, i + off + 1 - j0)  # keys j <= i + off are visible
+                for c in range(nk_t):
+                    val = sv[r, c] * sr
+                    if c >= lim:
+                        val = -np.inf
+                    elif has_mask and not mask[b, i, j0 + c]:
+                        val = -np.inf
+                    sv[r, c] = val
+                    if val > row_max:
+                        row_max = val
             new_m = max(m[r], row_max)
             if new_m == -np.inf:  # nothing visible yet in this row
                 for c in range(nk_t):
-                    p[r, c] = 0.0
+                    pm[r, c] = 0.0
                 continue
-            exp_shifted_nb(sv[r], new_m, p[r], ibuf, nk_t)
-            tot = 0.0
-            for c in range(nk_t):
-                tot += p[r, c]
+            exp_shifted_nb(sv[r], new_m, pm[r], ibuf, nk_t)
+            tot = _sum_nb(pm[r], nk_t)
             corr = 1.0
             if m[r] != -np.inf and m[r] != new_m:
                 corr = np.exp(m[r] - new_m)
@@ -160,7 +185,7 @@ def _attention_block(q, k, v, scale, mask, has_mask, causal, off, b, i0, i1,
             if corr != 1.0:
                 for c in range(dv):
                     acc[r, c] *= corr
-        np.dot(p, vbuf, pv)
+        np.dot(pm, v[b, j0:j1], pv)  # P_ij V_j
         for r in range(nq_t):
             for c in range(dv):
                 acc[r, c] += pv[r, c]
@@ -175,13 +200,10 @@ def _attention_block(q, k, v, scale, mask, has_mask, causal, off, b, i0, i1,
 def _attention_serial(q, k, v, scale, mask, has_mask, causal, off, out, lse):
     nb, nq, d = q.shape
     dv = v.shape[2]
-    qbuf = np.empty((BQ, d))
-    kbuf = np.empty((BK, d))
-    vbuf = np.empty((BK, dv))
-    s = np.empty((BQ, BK))
-    p = np.zeros((BQ, BK))
+    sbuf = np.empty(BQ * BK)
+    pbuf = np.empty(BQ * BK)
     ibuf = np.empty(BK, dtype=np.int64)
-    pv = np.empty((BQ, dv))
+    pvbuf = np.empty(BQ * dv)
     m = np.empty(BQ)
     l = np.empty(BQ)
     acc = np.empty((BQ, dv))
@@ -191,7 +213,7 @@ def _attention_serial(q, k, v, scale, mask, has_mask, causal, off, out, lse):
         i0 = (t % nblk) * BQ
         i1 = min(i0 + BQ, nq)
         _attention_block(q, k, v, scale, mask, has_mask, causal, off, b, i0, i1,
-                         qbuf, kbuf, vbuf, s, p, ibuf, pv, m, l, acc, out, lse)
+                         sbuf, pbuf, ibuf, pvbuf, m, l, acc, out, lse)
 
 
 @njit(cache=True, nogil=True, fastmath=False, error_model="numpy", parallel=True)
@@ -211,18 +233,15 @@ def _attention_parallel(q, k, v, scale, mask, has_mask, causal, off, out, lse):
             blk = nblk - 1 - u // 2
         i0 = blk * BQ
         i1 = min(i0 + BQ, nq)
-        qbuf = np.empty((BQ, d))
-        kbuf = np.empty((BK, d))
-        vbuf = np.empty((BK, dv))
-        s = np.empty((BQ, BK))
-        p = np.zeros((BQ, BK))
+        sbuf = np.empty(BQ * BK)
+        pbuf = np.empty(BQ * BK)
         ibuf = np.empty(BK, dtype=np.int64)
-        pv = np.empty((BQ, dv))
+        pvbuf = np.empty(BQ * dv)
         m = np.empty(BQ)
         l = np.empty(BQ)
         acc = np.empty((BQ, dv))
         _attention_block(q, k, v, scale, mask, has_mask, causal, off, b, i0, i1,
-                         qbuf, kbuf, vbuf, s, p, ibuf, pv, m, l, acc, out, lse)
+                         sbuf, pbuf, ibuf, pvbuf, m, l, acc, out, lse)
 
 
 def attention_nb(q, k, v, scale, mask, causal, off, *, parallel=None):
@@ -232,6 +251,7 @@ def attention_nb(q, k, v, scale, mask, causal, off, *, parallel=None):
     Returns ``(out, lse)`` with ``lse`` the log-sum-exp of each row's scaled scores.
     Every row must have at least one visible key (checked by the caller).
     """
+    q, k, v = (np.ascontiguousarray(a, dtype=np.float64) for a in (q, k, v))  # tiles are row slices for BLAS
     nb, nq, _ = q.shape
     out = np.empty((nb, nq, v.shape[2]))
     lse = np.empty((nb, nq))

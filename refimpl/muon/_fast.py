@@ -6,14 +6,23 @@
   taken in (a, b, c) and mapped by the chain rule there, directly in
   (kappa, x1, x2) here), tested against it.
 - :func:`newton_schulz_numpy`: what ``newton_schulz(backend="auto")`` runs on
-  NumPy input: the batched code of ``_xp.py`` on 2-D BLAS calls (SYRK).
+  NumPy input: the code of ``_xp.py`` on 2-D BLAS calls (SYRK), a stack
+  split over one thread per core with single-threaded BLAS.
 """
 from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from .._numba import njit
 from ._xp import newton_schulz_xp
+
+try:  # BLAS threads inside the batch threads would oversubscribe the cores: pin BLAS to 1 thread there
+    from threadpoolctl import threadpool_limits as _threadpool_limits
+except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+    _threadpool_limits = None
 
 
 @njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
@@ -65,13 +74,53 @@ def kappa_sgd_nb(p0, data, T, lr, beta, iterations):
     return p
 
 
-def newton_schulz_numpy(M, sched, eps, normalization, eps_mode, transpose_tall, use_prescale, dtype):
-    """Tuned NumPy Newton--Schulz (float64/float32): stacks of matrices go one by one through 2-D BLAS
-    calls, where ``X X^T`` and ``A A^T`` hit SYRK, unless they are tiny (then one batched call)."""
+def _threads():
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def newton_schulz_numpy(M, sched, eps, normalization, eps_mode, transpose_tall, use_prescale, dtype, *,
+                        mode=None):
+    """Tuned NumPy Newton--Schulz (float64/float32) of ``M`` (..., n, m).
+
+    One matrix: 2-D BLAS calls, where ``X X^T`` and ``A A^T`` hit SYRK.
+    A stack (``mode``, default chosen by size):
+
+    - ``"batched"``: one batched ``np.matmul`` per product (tiny matrices,
+      where per-call overhead dominates);
+    - ``"threads"``: the stack split over one Python thread per core, each
+      running its matrices through single-threaded 2-D BLAS (NumPy releases
+      the GIL in BLAS; ``threadpoolctl`` pins BLAS to one thread so that the
+      threads do not oversubscribe the cores): small and medium matrices,
+      where one multi-threaded BLAS call per matrix spends its time
+      synchronising its threads;
+    - ``"loop"``: the matrices one by one, each with BLAS's own threads.
+    """
     n, m = M.shape[-2:]
-    if M.ndim == 2 or n * n * m < 32**3:
-        return newton_schulz_xp(np, M, sched, eps, normalization, eps_mode, transpose_tall, use_prescale, dtype)
+    args = (sched, eps, normalization, eps_mode, transpose_tall, use_prescale, dtype)
+    if M.ndim == 2:
+        return newton_schulz_xp(np, M, *args)
     flat = M.reshape(-1, n, m)
-    out = [newton_schulz_xp(np, flat[i], sched, eps, normalization, eps_mode, transpose_tall, use_prescale, dtype)
-           for i in range(flat.shape[0])]
+    count = flat.shape[0]
+    workers = min(_threads(), count)
+    if mode is None:
+        if n * n * m < 64**3:
+            mode = "batched"
+        elif (workers > 1 and _threadpool_limits is not None and min(n, m) <= 1024
+              and count * n * n * m >= 1 << 25):  # enough work to pay for the pool and the BLAS pinning (~1 ms)
+            mode = "threads"
+        else:
+            mode = "loop"
+    if mode == "batched":
+        return newton_schulz_xp(np, M, *args)
+    out = [None] * count
+    if mode == "threads" and workers > 1 and _threadpool_limits is not None:
+        def work(start):
+            for i in range(start, count, workers):
+                out[i] = newton_schulz_xp(np, flat[i], *args)
+
+        with _threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+            list(pool.map(work, range(workers)))
+    else:
+        for i in range(count):
+            out[i] = newton_schulz_xp(np, flat[i], *args)
     return np.stack(out).reshape(M.shape[:-2] + out[0].shape)

@@ -13,6 +13,9 @@
   :mod:`refimpl.testing.oracle` explains how a topic registers one.
 - Golden vectors: :mod:`refimpl.testing.golden` (``refimpl golden export``)
   and the NumPy-only :mod:`refimpl.testing.golden_loader`.
+- :func:`compare_speed` (:mod:`refimpl.testing.speed`, ``refimpl
+  compare-speed``): check a kernel, then time it against refimpl's fastest
+  path and the hardware floor.
 - A pytest plugin (:mod:`refimpl.testing.pytest_plugin`) with the fixture
   ``refimpl_oracle``.
 
@@ -22,9 +25,10 @@ from __future__ import annotations
 
 from ._assert import DEFAULT_TOLERANCES, assert_close, max_error, to_numpy
 from .oracle import OracleResult, check_against, get_oracle, oracle_names, register_oracle
+from .speed import compare_speed
 
-__all__ = ["DEFAULT_TOLERANCES", "OracleResult", "assert_close", "check_against", "get_oracle", "max_error",
-           "oracle_names", "register_oracle", "to_numpy"]
+__all__ = ["DEFAULT_TOLERANCES", "OracleResult", "assert_close", "check_against", "compare_speed", "get_oracle",
+           "max_error", "oracle_names", "register_oracle", "to_numpy"]
 
 _STRATEGY_NAMES = (
     "finite_arrays", "finite_vectors", "matrices", "square_matrices", "head_dims",
