@@ -22,4 +22,5 @@ def test_each_guide_has_examples_that_check_something():
 
 @pytest.mark.parametrize("guide,index,code", BLOCKS, ids=[f"{g}[{i}]" for g, i, _ in BLOCKS])
 def test_guide_example_runs(guide, index, code, capsys):
+    assert "assert " in code, f"docs/{guide} block {index} shows a result but checks nothing"
     exec(compile(code, f"docs/{guide} block {index}", "exec"), {"__name__": "guide_example"})
