@@ -29,7 +29,7 @@ import numpy as np
 
 from refimpl.attention import attention
 
-from ._harness import Impl, Spec, case, optional_torch
+from ._harness import Impl, Spec, case, optional_torch, reset_peak_rss
 
 _GEMM = 1024
 
@@ -45,15 +45,6 @@ def _status(field):
     return None
 
 
-def _reset_peak():
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
-
-
 def _measured(label, fn, memory, spec_box):
     """Wrap fn so that its first call records the extra peak RSS into memory[label]."""
     state = {"done": False}
@@ -62,7 +53,7 @@ def _measured(label, fn, memory, spec_box):
         if state["done"]:
             return fn()
         state["done"] = True
-        ok = _reset_peak()
+        ok = reset_peak_rss()
         base = _status("VmRSS")
         out = fn()
         peak = _status("VmHWM")

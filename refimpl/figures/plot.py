@@ -33,6 +33,10 @@ def _source(fig, text):
 
 
 def plot_rope_decay(data):
+    """The RoPE long-range decay bound against relative distance, one curve per base (8265, 9675).
+
+    Returns the matplotlib Figure.
+    """
     fig, ax = _figure(1, 7.2, 3.0)
     for b, curve in zip(data["bases"], data["curves"]):
         ax.plot(data["distances"], curve, lw=0.6, label=f"base {b:g}")
@@ -47,6 +51,10 @@ def plot_rope_decay(data):
 
 
 def plot_rope_scaling(data):
+    """The per-dimension interpolation factor of PI, the NTK variants, YaRN, Llama 3 and LongRoPE (9675, 9948).
+
+    Returns the matplotlib Figure.
+    """
     fig, ax = _figure(1, 8.4, 3.6)
     styles = ["-", "-", "--", "--", "--", "-", ":", "-.", "-"]
     for (_, label, _), ratio, ls in zip(ROPE_SCALING_METHODS, data["ratio"], styles):
@@ -75,6 +83,10 @@ def plot_rope_scaling(data):
 
 
 def plot_rope_rerope(data):
+    """ReRoPE and Leaky ReRoPE position maps: the relative position each scheme uses (9708).
+
+    Returns the matplotlib Figure.
+    """
     plt = _plt()
     fig, (ax, ax1, ax2) = plt.subplots(1, 3, figsize=(8.4, 3.0), layout="constrained",
                                        gridspec_kw={"width_ratios": [1.5, 1, 1]})
@@ -99,6 +111,10 @@ def plot_rope_rerope(data):
 
 
 def plot_attention_entropy(data):
+    """Attention entropy against length with and without log-n scaling, at two logit scales (8823, 9034).
+
+    Returns the matplotlib Figure.
+    """
     fig, ax = _figure(1, 7.2, 3.2)
     n = data["lengths"]
     ax.plot(n, np.log(n), "k:", lw=0.8, label="log n (uniform attention)")
@@ -119,6 +135,10 @@ def plot_attention_entropy(data):
 
 
 def plot_jl_h_dim(data):
+    """The JL dimension h_n/n against n with the article's table points (8711).
+
+    Returns the matplotlib Figure.
+    """
     fig, (ax, ax2) = _figure(2, 7.6, 3.2)
     ax.plot(data["n"], data["h_bessel"] / data["n"], label="h_n / n (Bessel closed form)")
     ax.axhline(float(data["slope_exact"]), color="k", ls=":", lw=0.8,
@@ -142,6 +162,10 @@ def plot_jl_h_dim(data):
 
 
 def plot_nope_readback(data):
+    """NoPE: the position read back from the output variance, with the fitted slope (10347).
+
+    Returns the matplotlib Figure.
+    """
     fig, (ax, ax2) = _figure(2, 7.6, 3.2)
     n = data["positions"]
     ax.loglog(n, data["ms"], ".", ms=2, label="Monte-Carlo MS(y_n)")
@@ -161,6 +185,10 @@ def plot_nope_readback(data):
 
 
 def plot_legs_reconstruction(data):
+    """LegS online reconstruction of a test signal at several N, with LegT's window (10114).
+
+    Returns the matplotlib Figure.
+    """
     fig, ax = _figure(1, 7.2, 3.4)
     ax.plot(data["t"], data["u"], color="k", lw=2.4, alpha=0.3, label="signal u(t)")
     for N, rec in zip(data["Ns"], data["legs"]):
@@ -178,6 +206,10 @@ def plot_legs_reconstruction(data):
 
 
 def plot_s4_kernel_routes(data):
+    """The S4 kernel computed by each route, overlaid, and their differences on a log scale (10162, 10180).
+
+    Returns the matplotlib Figure.
+    """
     fig, (ax, ax2) = _figure(2, 7.6, 3.2)
     labels = {"naive": "naive C Ā^j B̄", "generating": "generating function",
               "dplr_cauchy": "DPLR / Cauchy", "scan": "recurrence (impulse)", "diagonal": "diagonal (eig of A)",
@@ -203,6 +235,10 @@ def plot_s4_kernel_routes(data):
 
 
 def plot_nplr_spectra(data):
+    """The eigenvalues of the NPLR forms of the HiPPO matrices.
+
+    Returns the matplotlib Figure.
+    """
     plt = _plt()
     fig, axes = plt.subplots(1, 4, figsize=(8.0, 3.2), layout="constrained", sharey=True)
     for ax, m, marker, color in zip(axes, ("legs", "legt", "lagt", "fout"), "o^sx", ("C0", "C1", "C2", "C3")):
@@ -221,6 +257,10 @@ def plot_nplr_spectra(data):
 
 
 def plot_muon_scalar_map(data):
+    """The scalar map of every Newton-Schulz preset and Polar Express, and singular values before/after.
+
+    Returns the matplotlib Figure.
+    """
     plt = _plt()
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(8.4, 4.4), layout="constrained",
                                   gridspec_kw={"width_ratios": [1.6, 1]})
@@ -250,6 +290,10 @@ def plot_muon_scalar_map(data):
 
 
 def plot_lr_vs_batch(data):
+    """Optimal learning rate against batch size for SGD and sign updates, closed forms with Monte-Carlo points (10542).
+
+    Returns the matplotlib Figure.
+    """
     fig, ax = _figure(1, 8.6, 3.4)
     B = data["B"]
     ax.plot(B, data["sgd"], "C0", label="SGD: closed form")
@@ -271,6 +315,10 @@ def plot_lr_vs_batch(data):
 
 
 def plot_tied_init_loss(data):
+    """Initial loss of the tied-embedding variants against vocabulary size, dimension and sigma (9698).
+
+    Returns the matplotlib Figure.
+    """
     from ..embedding import VARIANTS
 
     plt = _plt()

@@ -89,6 +89,8 @@ class SpeedCheckError(AssertionError):
 
 @dataclasses.dataclass
 class Timing:
+    """The timings of one implementation: min/median/max over ``reps`` calls, and the first call apart."""
+
     label: str
     min_s: float
     median_s: float
