@@ -17,21 +17,13 @@ EXAMPLES = 100
 
 
 def sdpa_math(q, k, v, *, scale=None, causal=False, mask=None, enable_gqa=False):
-    """torch SDPA on its math backend, bottom-right causal as a mask, per-query scale folded into q."""
+    """The case table's torch SDPA peer, run on torch's math backend."""
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
-    nq, nk = q.shape[-2], k.shape[-2]
-    vis = None
-    if causal:
-        vis = torch.ones(nq, nk, dtype=torch.bool).tril(nk - nq)
-    if mask is not None:
-        vis = mask if vis is None else vis & mask
-    if scale is not None and not isinstance(scale, float):
-        q = q * scale.to(q.dtype)[..., None]
-        scale = 1.0
+    from refimpl.attention.cases import _torch_sdpa
+
     with sdpa_kernel(SDPBackend.MATH):
-        return torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=vis, scale=scale,
-                                                                enable_gqa=enable_gqa)
+        return _torch_sdpa(q, k, v, scale=scale, causal=causal, mask=mask, enable_gqa=enable_gqa)
 
 
 def bf16_accumulating(q, k, v, *, scale=None, causal=False, mask=None, enable_gqa=False):
