@@ -72,17 +72,17 @@ def available_backends():
     return tuple(out)
 
 
-def resolve_backend(backend, *arrays, supported=("numpy", "numba")):
+def resolve_backend(backend, *arrays, supported=("reference", "numba")):
     """Choose the concrete backend for one call.
 
     Parameters
     ----------
-    backend : {"auto", "numpy", "numba", "cupy"}
-        What the caller asked for.
+    backend : {"auto", "reference", "numpy", "numba", "cupy"}
+        What the caller asked for; ``"numpy"`` is another name for ``"reference"``.
     *arrays
         The array inputs; a CuPy array among them selects CuPy under "auto".
     supported : tuple of str
-        The concrete backends this function implements.
+        The concrete backends this function implements (``"reference"`` always).
 
     Returns
     -------
@@ -98,9 +98,7 @@ def resolve_backend(backend, *arrays, supported=("numpy", "numba")):
     """
     if not isinstance(backend, str) or backend not in BACKENDS:
         raise ValueError(f"parameter 'backend' must be one of {', '.join(map(repr, BACKENDS))}; got {backend!r}")
-    if backend == "reference" and "reference" not in supported:
-        backend = "numpy"  # a function still spelling its reference "numpy"
-    elif backend == "numpy" and "numpy" not in supported and "reference" in supported:
+    if backend == "numpy":
         backend = "reference"
     has_cupy_input = any(is_cupy_array(a) for a in arrays)
     if backend == "auto":
@@ -109,7 +107,7 @@ def resolve_backend(backend, *arrays, supported=("numpy", "numba")):
         elif "numba" in supported and HAVE_NUMBA:
             backend = "numba"
         else:
-            backend = "reference" if "reference" in supported else "numpy"
+            backend = "reference"
     if backend not in supported:
         raise ValueError(
             f"parameter 'backend': this function implements {', '.join(map(repr, supported))} (or 'auto'); got {backend!r}"

@@ -331,15 +331,15 @@ def all_cases():
     global _DISCOVERED
     if not _DISCOVERED:
         for pkg in topic_packages():
-            for modname in (f"refimpl.{pkg}.cases", f"refimpl.{pkg}._oracles"):
-                try:
-                    mod = importlib.import_module(modname)
-                except ModuleNotFoundError as exc:
-                    if exc.name != modname:
-                        raise
-                    continue
-                for case in getattr(mod, "CASES", ()):
-                    _add(case, modname)
+            modname = f"refimpl.{pkg}.cases"
+            try:
+                mod = importlib.import_module(modname)
+            except ModuleNotFoundError as exc:
+                if exc.name != modname:
+                    raise
+                continue
+            for case in getattr(mod, "CASES", ()):
+                _add(case, modname)
         _DISCOVERED = True
     return dict(sorted(_CASES.items()))
 
